@@ -1,0 +1,5 @@
+"""`python -m videokr` is the `videokr` console script."""
+
+from videokr.cli import run
+
+run()

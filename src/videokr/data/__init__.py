@@ -1,0 +1,1 @@
+"""The data layer: reading, validating, probing and converting the VideoKR corpus."""

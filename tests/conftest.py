@@ -1,0 +1,75 @@
+"""Fixtures generated at test time: PyAV videos (good and broken) and tiny Qwen-VL checkpoints."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from videokr.data.synth import write_audio_only, write_video
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("DISABLE_VERSION_CHECK", "1")
+os.environ.setdefault("FORCE_QWENVL_VIDEO_READER", "decord")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Parameters of one generated clip."""
+
+    name: str
+    width: int
+    height: int
+    fps: float
+    seconds: float
+    gop: int
+
+
+# Several sizes, frame rates, durations and keyframe intervals; odd sizes exercise the resize rounding.
+VIDEO_SPECS = (
+    VideoSpec("square_8fps", 64, 64, 8.0, 2.0, 12),
+    VideoSpec("wide_25fps", 160, 90, 25.0, 1.6, 25),
+    VideoSpec("tall_ntsc", 90, 160, 29.97, 1.2, 30),
+    VideoSpec("odd_12fps", 112, 84, 12.0, 3.0, 6),
+    VideoSpec("long_4fps", 96, 64, 4.0, 9.0, 40),
+    VideoSpec("hd_30fps", 320, 180, 30.0, 0.8, 15),
+)
+
+
+@pytest.fixture(scope="session")
+def video_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of good clips named `<spec.name>.mp4` and broken files next to them."""
+    root = tmp_path_factory.mktemp("videos")
+    for spec in VIDEO_SPECS:
+        write_video(
+            root / f"{spec.name}.mp4",
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            seconds=spec.seconds,
+            gop=spec.gop,
+        )
+    good = (root / "square_8fps.mp4").read_bytes()
+    (root / "truncated.mp4").write_bytes(good[: len(good) // 3])
+    (root / "zero_bytes.mp4").write_bytes(b"")
+    (root / "not_a_video.mp4").write_text("this is plain text, not an mp4 container\n" * 20)
+    write_audio_only(root / "audio_only.mp4")
+    return root
+
+
+@pytest.fixture(scope="session")
+def good_videos(video_dir: Path) -> dict[str, Path]:
+    """name -> path of every good generated clip."""
+    return {spec.name: video_dir / f"{spec.name}.mp4" for spec in VIDEO_SPECS}
+
+
+BROKEN_VIDEOS = ("truncated", "zero_bytes", "not_a_video", "audio_only")
+
+
+@pytest.fixture(scope="session")
+def broken_videos(video_dir: Path) -> dict[str, Path]:
+    """name -> path of every broken file."""
+    return {name: video_dir / f"{name}.mp4" for name in BROKEN_VIDEOS}
