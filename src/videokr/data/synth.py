@@ -1,6 +1,8 @@
 """Synthetic videos (PyAV) for tests, benchmarks and the demo corpus; nothing here needs the network."""
 
 from collections.abc import Callable
+from fractions import Fraction
+from typing import Literal
 from pathlib import Path
 
 import av
@@ -35,7 +37,7 @@ def write_video(
     seconds: float = 2.0,
     gop: int = 12,
     painter: FramePainter | None = None,
-    codec: str = "libx264",
+    codec: Literal["libx264", "mpeg4"] = "libx264",
     rotation: int = 0,
 ) -> Path:
     """Encode a short H.264 mp4 of `seconds` at `fps` with a keyframe every `gop` frames; returns the path."""
@@ -77,7 +79,5 @@ def write_audio_only(path: str | Path, seconds: float = 1.0, rate: int = 16000) 
     return out
 
 
-def _as_fraction(fps: float) -> "int | object":
-    from fractions import Fraction
-
+def _as_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)

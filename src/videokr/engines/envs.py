@@ -1,0 +1,211 @@
+"""Stage environments: which Python each stage runs in, how to create it, and how to check it.
+
+Profile `cpu` is one environment holding LLaMA-Factory, verl and lmms-eval without vLLM (what the demo, the
+tests and CI use). Profile `gpu` is three environments, `sft`, `rl` and `eval`, because the vLLM pins of verl
+and lmms-eval need transformers ranges that cannot share one environment (ENGINES.md section 2).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from videokr.errors import EngineError
+
+Profile = Literal["cpu", "gpu"]
+Stage = Literal["sft", "rl", "eval"]
+STAGES: tuple[Stage, ...] = ("sft", "rl", "eval")
+
+# Distributions whose versions decide whether a stage works; `videokr env check` reports these.
+KEY_PACKAGES: dict[Stage, tuple[str, ...]] = {
+    "sft": ("videokr", "torch", "torchvision", "transformers", "datasets", "llamafactory", "deepspeed", "av"),
+    "rl": ("videokr", "torch", "transformers", "verl", "ray", "vllm", "qwen-vl-utils", "decord"),
+    "eval": ("videokr", "torch", "transformers", "lmms-eval", "vllm", "qwen-vl-utils", "decord", "av"),
+}
+# Packages a profile does not install at all (absent is fine there).
+NOT_IN_PROFILE: dict[Profile, frozenset[str]] = {"cpu": frozenset({"vllm", "deepspeed"}), "gpu": frozenset()}
+PIN_RE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
+PYTHON_RE = re.compile(r"^#\s*requires-python:\s*(\S+)")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One environment of a profile: its requirement file and the stages that run in it."""
+
+    name: str
+    requirements: Path
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """What `env check` found for one stage."""
+
+    stage: Stage
+    env: str
+    python: str
+    python_version: str
+    versions: dict[str, str | None]
+    problems: tuple[str, ...]
+
+
+def envs_dir() -> Path:
+    """The folder of pinned requirement files (`envs/` of the checkout, or VIDEOKR_ENVS_DIR)."""
+    override = os.environ.get("VIDEOKR_ENVS_DIR")
+    candidate = Path(override) if override else Path(__file__).resolve().parents[3] / "envs"
+    if not (candidate / "cpu.txt").is_file():
+        raise EngineError(f"no pinned requirement files at {candidate}: set VIDEOKR_ENVS_DIR to the envs/ folder")
+    return candidate
+
+
+def project_root() -> Path:
+    """The checkout videokr is installed from (editable install), installed into each environment."""
+    return envs_dir().parent
+
+
+def profile_envs(profile: Profile) -> tuple[EnvSpec, ...]:
+    """The environments of `profile`."""
+    root = envs_dir()
+    if profile == "cpu":
+        return (EnvSpec("cpu", root / "cpu.txt", STAGES),)
+    return tuple(EnvSpec(stage, root / f"gpu-{stage}.txt", (stage,)) for stage in STAGES)
+
+
+def read_pins(requirements: Path) -> dict[str, str]:
+    """`name==version` pins of a requirement file, names normalised (PEP 503)."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        match = PIN_RE.match(line)
+        if match:
+            pins[normalize(match.group(1))] = match.group(2)
+    return pins
+
+
+def read_python_range(requirements: Path) -> str | None:
+    """The `# requires-python:` marker of a requirement file."""
+    for line in requirements.read_text().splitlines():
+        match = PYTHON_RE.match(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalisation."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def env_prefix(spec: EnvSpec, profile: Profile, prefix: str | os.PathLike[str] | None) -> Path:
+    """Where the environment of `spec` lives: `prefix` itself (cpu) or `prefix/<name>` (gpu)."""
+    if profile == "cpu":
+        return Path(prefix) if prefix else project_root() / ".venv"
+    return (Path(prefix) if prefix else project_root() / ".venvs") / spec.name
+
+
+def create_commands(profile: Profile, prefix: str | os.PathLike[str] | None = None) -> list[list[str]]:
+    """The commands that build every environment of `profile` (what `env create --dry-run` prints)."""
+    commands: list[list[str]] = []
+    for spec in profile_envs(profile):
+        where = env_prefix(spec, profile, prefix)
+        pip = [str(where / "bin" / "python"), "-m", "pip", "install"]
+        commands.append(["python3.11", "-m", "venv", str(where)])
+        commands.append([*pip, "--upgrade", "pip", "setuptools", "wheel"])
+        commands.append([*pip, "-r", str(spec.requirements), "-e", f"{project_root()}[dev,download]"])
+    return commands
+
+
+def run_commands(commands: list[list[str]]) -> None:
+    """Run each command in turn, streaming output; stop with an EngineError naming the failed one."""
+    for argv in commands:
+        if argv[0] == "python3.11" and not _which("python3.11"):
+            argv = [sys.executable, *argv[1:]]
+        result = subprocess.run(argv, check=False)
+        if result.returncode != 0:
+            raise EngineError(f"`{' '.join(argv)}` failed with exit code {result.returncode}")
+
+
+def stage_python(stage: Stage, profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> str:
+    """The Python a stage runs with: VIDEOKR_<STAGE>_PYTHON, else the profile's env, else this interpreter."""
+    override = os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON")
+    if override:
+        return override
+    for spec in profile_envs(profile):
+        if stage in spec.stages:
+            candidate = env_prefix(spec, profile, prefix) / "bin" / "python"
+            if candidate.exists():
+                return str(candidate)
+    return sys.executable
+
+
+def check_envs(profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> list[StageReport]:
+    """Inspect the environment of every stage; each report lists its problems (none when all is well)."""
+    reports = []
+    for spec in profile_envs(profile):
+        pins = read_pins(spec.requirements)
+        for stage in spec.stages:
+            python = stage_python(stage, profile, prefix)
+            reports.append(_check_stage(stage, spec, python, pins, profile, prefix))
+    return reports
+
+
+def _check_stage(
+    stage: Stage,
+    spec: EnvSpec,
+    python: str,
+    pins: dict[str, str],
+    profile: Profile,
+    prefix: str | os.PathLike[str] | None,
+) -> StageReport:
+    fix = f"videokr env create --profile {profile}" + (f" --prefix {prefix}" if prefix else "")
+    where = env_prefix(spec, profile, prefix)
+    missing = not os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON") and not (where / "bin" / "python").exists()
+    if missing and profile == "gpu":
+        return StageReport(stage, spec.name, python, "?", {}, (f"no {spec.name} environment at {where} (fix: {fix})",))
+    packages = KEY_PACKAGES[stage]
+    probe = _probe_versions(python, packages)
+    if probe is None:
+        return StageReport(stage, spec.name, python, "?", {}, (f"{python} does not run (fix: {fix})",))
+    py_version, versions = probe
+    problems = []
+    for name in packages:
+        found, wanted = versions.get(name), pins.get(normalize(name))
+        if found is None and name not in NOT_IN_PROFILE[profile]:
+            problems.append(f"{name} is not installed in {python} (fix: {fix})")
+        elif found is not None and wanted is not None and found != wanted:
+            problems.append(f"{name} {found} installed, {wanted} pinned in {spec.requirements.name} (fix: {fix})")
+    return StageReport(stage, spec.name, python, py_version, versions, tuple(problems))
+
+
+_PROBE = """
+import json, sys
+from importlib import metadata
+out = {}
+for name in sys.argv[1:]:
+    try:
+        out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        out[name] = None
+print(json.dumps({"python": sys.version.split()[0], "versions": out}))
+"""
+
+
+def _probe_versions(python: str, packages: tuple[str, ...]) -> tuple[str, dict[str, str | None]] | None:
+    """Versions of `packages` in the environment of `python`, read from metadata (nothing is imported)."""
+    try:
+        result = subprocess.run([python, "-c", _PROBE, *packages], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    data = json.loads(result.stdout)
+    return data["python"], data["versions"]
+
+
+def _which(program: str) -> str | None:
+    from shutil import which
+
+    return which(program)

@@ -1,0 +1,83 @@
+"""Pinned environment files and `videokr env create|check`."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from videokr.cli import main
+from videokr.engines import envs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject_python_range() -> str:
+    match = re.search(r'^requires-python\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert match
+    return match.group(1)
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_every_requirement_file_parses_and_agrees_on_python(profile: str) -> None:
+    for spec in envs.profile_envs(profile):  # type: ignore[arg-type]
+        pins = envs.read_pins(spec.requirements)
+        assert "torch" in pins, spec.requirements
+        assert envs.read_python_range(spec.requirements) == _pyproject_python_range()
+
+
+def test_gpu_envs_pin_the_engine_of_their_stage_and_vllm_where_needed() -> None:
+    pins = {spec.name: envs.read_pins(spec.requirements) for spec in envs.profile_envs("gpu")}
+    assert pins["sft"]["llamafactory"] == "0.9.5" and "deepspeed" in pins["sft"]
+    assert pins["rl"]["verl"] == "0.9.1" and "vllm" in pins["rl"]
+    assert pins["eval"]["lmms-eval"] == "0.7.3" and "vllm" in pins["eval"]
+    assert "vllm" not in envs.read_pins(envs.profile_envs("cpu")[0].requirements)
+
+
+def test_cpu_profile_pins_the_engine_versions_of_the_issue() -> None:
+    pins = envs.read_pins(envs.profile_envs("cpu")[0].requirements)
+    expected = {"torch": "2.14.1", "torchvision": "0.29.1", "llamafactory": "0.9.5", "lmms-eval": "0.7.3"}
+    assert {name: pins[name] for name in expected} == expected
+    assert pins["verl"] == "0.9.1" and pins["transformers"] == "5.5.4"
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_create_dry_run_installs_videokr_into_every_environment(
+    profile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["env", "create", "--profile", profile, "--prefix", "/opt/x", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    installs = [line for line in lines if " -r " in line]
+    assert len(installs) == (1 if profile == "cpu" else 3)
+    for line in installs:
+        assert f"-e '{envs.project_root()}[dev,download]'" in line
+    assert not Path("/opt/x").exists()
+
+
+def test_check_passes_on_this_environment(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for stage in envs.STAGES:
+        monkeypatch.setenv(f"VIDEOKR_{stage.upper()}_PYTHON", sys.executable)
+    assert main(["env", "check", "--profile", "cpu"]) == 0
+    out = capsys.readouterr().out
+    for stage in envs.STAGES:
+        assert out.count(f"{stage} ") >= 1
+    assert "llamafactory 0.9.5" in out and "verl 0.9.1" in out and "lmms-eval 0.7.3" in out
+
+
+def test_check_names_the_fix_when_a_gpu_env_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for stage in envs.STAGES:
+        monkeypatch.delenv(f"VIDEOKR_{stage.upper()}_PYTHON", raising=False)
+    assert main(["env", "check", "--profile", "gpu", "--prefix", str(tmp_path)]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert all(f"fix: videokr env create --profile gpu --prefix {tmp_path}" in line for line in errors)
+
+
+def test_check_reports_a_version_mismatch_against_the_pins(tmp_path: Path) -> None:
+    requirements = tmp_path / "cpu.txt"
+    requirements.write_text("# requires-python: >=3.11,<3.13\ntorch==0.0.1\n")
+    spec = envs.EnvSpec("cpu", requirements, envs.STAGES)
+    report = envs._check_stage("sft", spec, sys.executable, envs.read_pins(requirements), "cpu", None)
+    assert any("torch" in problem and "0.0.1 pinned" in problem for problem in report.problems)
