@@ -1,0 +1,195 @@
+"""The stage graph and the run directory: run, skip unchanged stages, resume after an interruption.
+
+A run lives in `runs/<name>/` (DESIGN.md section 5). `manifest.json` records, per stage, its status, times,
+the fingerprint of everything it read (its config section, its input files, the fingerprints of the stages
+before it) and its outputs. On a re-run a stage whose fingerprint is unchanged and whose status is `done` is
+skipped; a stage left `running` (killed) or `failed` is run again, and engines that can resume (LLaMA-Factory
+and verl checkpoints, eval rows already answered) pick up where they stopped.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from videokr import __version__
+from videokr.errors import VideoKRError
+from videokr.io import write_json
+
+LOG = logging.getLogger(__name__)
+Status = Literal["pending", "running", "done", "failed", "skipped"]
+
+
+class StageError(VideoKRError):
+    """A stage failed; the message carries the tail of its log and the command that replays it."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the chain: what it reads (for the fingerprint) and the function that runs it."""
+
+    name: str
+    run: Callable[["StageContext"], Mapping[str, Any]]
+    config_keys: tuple[str, ...] = ()
+    inputs: Callable[["StageContext"], Iterable[Path]] = lambda _ctx: ()
+
+
+@dataclass
+class StageContext:
+    """What a stage function gets: the run directory, its own directory and the resolved config."""
+
+    run_dir: Path
+    stage_dir: Path
+    config: Mapping[str, Any]
+    outputs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened to each stage of one `run_stages` call."""
+
+    ran: tuple[str, ...]
+    skipped: tuple[str, ...]
+    manifest: Mapping[str, Any]
+
+
+def run_stages(
+    stages: Sequence[Stage],
+    run_dir: Path,
+    config: Mapping[str, Any],
+    *,
+    start: str | None = None,
+    until: str | None = None,
+    dry_run: bool = False,
+    on_stage: Callable[[int, int, str, Status], None] | None = None,
+) -> RunResult:
+    """Run `stages` in order inside `run_dir`, skipping those already done with the same fingerprint.
+
+    `start` forces a re-run from that stage on; `until` stops after that stage.
+    """
+    names = [stage.name for stage in stages]
+    for name in (start, until):
+        if name is not None and name not in names:
+            raise VideoKRError(f"unknown stage {name!r}; stages are: {', '.join(names)}")
+    first = names.index(start) if start else 0
+    last = names.index(until) if until else len(names) - 1
+    run_dir.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(run_dir)
+    entries: dict[str, Any] = manifest.setdefault("stages", {})
+    previous = ""
+    ran, skipped = [], []
+    for index, stage in enumerate(stages[: last + 1]):
+        ctx = StageContext(run_dir, run_dir / stage.name, config, _done_outputs(entries), dry_run)
+        fp = fingerprint_stage(stage, ctx, previous)
+        previous = fp
+        entry = entries.get(stage.name, {})
+        if index < first and entry.get("status") != "done":
+            raise VideoKRError(f"stage {stage.name} has not finished: run without --from {start} first")
+        unchanged = entry.get("status") == "done" and entry.get("fingerprint") == fp
+        if index < first or (start is None and unchanged):
+            skipped.append(stage.name)
+            _notify(on_stage, index, len(stages), stage.name, "skipped")
+            continue
+        if dry_run:
+            stage.run(ctx)
+            continue
+        _notify(on_stage, index, len(stages), stage.name, "running")
+        _run_one(stage, ctx, entries, fp, manifest)
+        ran.append(stage.name)
+        _notify(on_stage, index, len(stages), stage.name, "done")
+    return RunResult(tuple(ran), tuple(skipped), manifest)
+
+
+def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, manifest: dict[str, Any]) -> None:
+    ctx.stage_dir.mkdir(parents=True, exist_ok=True)
+    entries[stage.name] = {"status": "running", "fingerprint": fp, "started": _now(), "videokr": __version__}
+    save_manifest(ctx.run_dir, manifest)
+    try:
+        outputs = dict(stage.run(ctx))
+    except BaseException as exc:
+        entries[stage.name].update(status="failed", ended=_now(), error=str(exc).splitlines()[0] if str(exc) else "")
+        save_manifest(ctx.run_dir, manifest)
+        if isinstance(exc, Exception) and not isinstance(exc, StageError):
+            raise StageError(failure_message(stage.name, ctx.stage_dir, exc)) from exc
+        raise
+    entries[stage.name].update(status="done", ended=_now(), outputs=_jsonable(outputs))
+    save_manifest(ctx.run_dir, manifest)
+
+
+def failure_message(stage: str, stage_dir: Path, exc: BaseException, tail_lines: int = 20) -> str:
+    """The error shown for a failed stage: the cause, the tail of its engine log, the replay command."""
+    lines = [f"stage {stage} failed: {exc}"]
+    log = stage_dir / "engine.log"
+    if log.is_file():
+        tail = log.read_text(errors="replace").splitlines()[-tail_lines:]
+        lines += [f"--- last {len(tail)} lines of {log} ---", *tail, "---"]
+    command = stage_dir / "command.sh"
+    if command.is_file():
+        lines.append(f"replay it with: bash {command}")
+    return "\n".join(lines)
+
+
+def fingerprint_stage(stage: Stage, ctx: StageContext, previous: str) -> str:
+    """Hash of the stage's config sections, its input files and the fingerprint of the stage before it."""
+    digest = hashlib.sha256(previous.encode())
+    digest.update(stage.name.encode())
+    for key in stage.config_keys:
+        digest.update(json.dumps(ctx.config.get(key), sort_keys=True, default=str).encode())
+    for path in stage.inputs(ctx):
+        digest.update(fingerprint_path(Path(path)).encode())
+    return digest.hexdigest()[:16]
+
+
+def fingerprint_path(path: Path) -> str:
+    """A cheap fingerprint of a file or folder tree: relative names, sizes and modification times."""
+    if not path.exists():
+        return f"{path}:missing"
+    if path.is_file():
+        stat = path.stat()
+        return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+    parts = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            stat = (Path(root) / name).stat()
+            parts.append(f"{os.path.relpath(Path(root) / name, path)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """The run's manifest, or a fresh one."""
+    path = run_dir / "manifest.json"
+    if path.is_file():
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
+    return {"videokr": __version__, "created": _now(), "stages": {}}
+
+
+def save_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
+    """Write the manifest atomically."""
+    write_json(run_dir / "manifest.json", manifest)
+
+
+def _done_outputs(entries: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {name: entry.get("outputs", {}) for name, entry in entries.items() if entry.get("status") == "done"}
+
+
+def _notify(callback: Callable[[int, int, str, Status], None] | None, i: int, n: int, name: str, s: Status) -> None:
+    if callback is not None:
+        callback(i, n, name, s)
+    else:
+        LOG.info("[%d/%d] %s: %s", i + 1, n, name, s)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
