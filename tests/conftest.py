@@ -73,3 +73,42 @@ BROKEN_VIDEOS = ("truncated", "zero_bytes", "not_a_video", "audio_only")
 def broken_videos(video_dir: Path) -> dict[str, Path]:
     """name -> path of every broken file."""
     return {name: video_dir / f"{name}.mp4" for name in BROKEN_VIDEOS}
+
+
+# ---- tiny Qwen-VL checkpoints (videokr.tiny; issue 3) --------------------------------------------------------
+# Built once per session into temp dirs and shared: treat them as read-only (copy one before writing into it).
+from collections.abc import Callable  # noqa: E402
+
+TinyModels = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    """A callable `(family, size="small", seed=0) -> Path` returning a tiny checkpoint dir, built on first use."""
+    built: dict[tuple[str, str, int], Path] = {}
+
+    def get(family: str, size: str = "small", seed: int = 0) -> Path:
+        key = (family, size, seed)
+        if key not in built:
+            from videokr.tiny import build_tiny_model
+
+            out = tmp_path_factory.mktemp(f"tiny-{family}-{size}-{seed}")
+            built[key] = build_tiny_model(out, family, size, seed)  # type: ignore[arg-type]
+        return built[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_5_vl(tiny_models: TinyModels) -> Path:
+    """A small tiny Qwen2.5-VL checkpoint directory (seed 0)."""
+    return tiny_models("qwen2_5_vl")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_vl(tiny_models: TinyModels) -> Path:
+    """A small tiny Qwen3-VL checkpoint directory (seed 0)."""
+    return tiny_models("qwen3_vl")
+
+
+# ---- end of tiny Qwen-VL checkpoints ------------------------------------------------------------------------

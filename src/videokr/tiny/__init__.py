@@ -1,0 +1,36 @@
+"""Tiny random Qwen2.5-VL / Qwen3-VL checkpoints built offline, for the demo and the tests (ENGINES.md 3).
+
+`build_tiny_model(out, "qwen2_5_vl" | "qwen3_vl", "small" | "demo", seed)` writes a complete Hugging Face
+checkpoint directory (byte-level BPE tokenizer with the Qwen special tokens and chat template, processor,
+config, random safetensors weights, generation config) that `AutoProcessor` and
+`AutoModelForImageTextToText` load and that LLaMA-Factory, verl and lmms-eval accept. Run:
+`videokr tiny build --family qwen3_vl --size small runs/tiny-qwen3`.
+"""
+
+from videokr.tiny.build import (
+    FAMILIES,
+    FAMILY_SPECS,
+    SIZES,
+    SPECS,
+    Family,
+    Size,
+    build_tiny_model,
+    count_parameters,
+    detect_family,
+)
+from videokr.tiny.frames import frames_metadata, read_frames, sample_indices
+
+__all__ = [
+    "FAMILIES",
+    "FAMILY_SPECS",
+    "SIZES",
+    "SPECS",
+    "Family",
+    "Size",
+    "build_tiny_model",
+    "count_parameters",
+    "detect_family",
+    "frames_metadata",
+    "read_frames",
+    "sample_indices",
+]
