@@ -23,3 +23,7 @@ class EngineError(VideoKRError):
 
 class MissingDependencyError(VideoKRError):
     """An optional package is not installed; the message names the install command."""
+
+
+class JudgeError(VideoKRError):
+    """The judge cannot be used at all (bad spec, rejected key, unknown model or endpoint)."""

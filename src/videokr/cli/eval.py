@@ -1,0 +1,65 @@
+"""`videokr eval score`: score predictions offline (rules, or an LLM judge with a verdict cache) and report.
+
+Options given on the noun itself (`videokr eval --model ... --tasks ...`) belong on `noun` in `register`, with
+`noun.set_defaults(func=...)`: a verb's own defaults win when a verb is given, so `eval score` keeps working.
+"""
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from videokr.cli.common import add_noun
+
+
+def register(subparsers: Any) -> None:
+    """Add `videokr eval ...`."""
+    verbs = add_noun(subparsers, "eval", "evaluate models and score predictions")
+    # Options on the noun itself go on subparsers.choices["eval"] (see the module docstring).
+
+    score = verbs.add_parser(
+        "score",
+        help="score an lmms-eval samples file (or a jsonl of eval rows with `prediction`) and write the report",
+        description="Writes DIR/metrics.json, DIR/report.md, DIR/scores.jsonl and DIR/plots/*.png. Without a judge "
+        "open-ended rows are skipped (counted, never wrong). The judge reads OPENAI_BASE_URL and OPENAI_API_KEY.",
+    )
+    score.add_argument("--samples", required=True, type=Path, help="lmms-eval *_samples_*.jsonl or eval rows jsonl")
+    score.add_argument("--output-dir", required=True, type=Path)
+    score.add_argument("--judge", help="LLM judge, e.g. openai:gpt-4o (any OpenAI-compatible endpoint)")
+    score.add_argument(
+        "--style",
+        choices=["fixed", "compat"],
+        default="fixed",
+        help="fixed (default): strict letter matching, judge at temperature 0; compat: the published evaluator",
+    )
+    score.add_argument("--eval-file", type=Path, help="the eval jsonl, to join samples lines that carry only doc_id")
+    score.add_argument("--judge-cache", type=Path, help="verdict cache jsonl (default DIR/judge_cache.jsonl)")
+    score.add_argument("--judge-temperature", type=float, help="default 0 (fixed) or 1 (compat, as published)")
+    score.add_argument("--judge-base-url", help="default $OPENAI_BASE_URL or https://api.openai.com/v1")
+    score.add_argument("--concurrency", type=int, default=8, help="judge requests in flight (default 8)")
+    score.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    score.set_defaults(func=_score)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from videokr.report.markdown import format_accuracy
+    from videokr.scoring import score_samples
+
+    summary = score_samples(
+        args.samples,
+        args.output_dir,
+        judge=args.judge,
+        style=args.style,
+        eval_file=args.eval_file,
+        judge_cache=args.judge_cache,
+        judge_temperature=args.judge_temperature,
+        judge_base_url=args.judge_base_url,
+        concurrency=args.concurrency,
+        plots=not args.no_plots,
+    )
+    m = summary.metrics
+    print(
+        f"accuracy {format_accuracy(m['accuracy'])}% over {m['n_scored']} scored rows "
+        f"({m['n_skipped']} skipped, {m['n_judge_failed']} judge failed, {summary.judge_requests} judge requests)"
+    )
+    print(f"wrote {summary.output_dir}/metrics.json, report.md, scores.jsonl")
+    return 0
