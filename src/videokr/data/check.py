@@ -1,0 +1,238 @@
+"""`videokr data check`: probe every row's video, count its frames and visual tokens, flag what would break a run.
+
+One report line per row (line, problem_id, video, status, frames, visual_tokens, prompt_tokens, reason), in
+input order, written atomically; videos are probed in a process pool. Video settings per stage follow
+PROTOCOL.md sections 4, 6 and 7: rl = verl's `videos` entry (qwen-vl-utils), sft = LLaMA-Factory's
+video_fps / video_maxlen / video_max_pixels, eval = qwen-vl-utils with lmms-eval's published limits.
+`prompt_tokens` (with a tokenizer) is exact for rl (verl's length filter); for sft and eval it renders the
+stage's prompt with the checkpoint's own chat template, an estimate within a few template tokens.
+"""
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from videokr.data.videos import (
+    FAMILIES,
+    Family,
+    ProcessorConfig,
+    VideoSettings,
+    count_visual_tokens,
+    probe_video,
+)
+from videokr.errors import ConfigError, DataError, VideoError
+from videokr.io import atomic_open
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["sft", "rl", "eval"]
+STAGES: tuple[Stage, ...] = ("sft", "rl", "eval")
+STATUSES = ("ok", "missing", "unreadable", "too_long", "invalid_row")
+
+RL_VIDEO_ENTRY: dict[str, Any] = {
+    "fps": 2.0,
+    "max_frames": 128,
+    "min_frames": 4,
+    "max_pixels": 100352,
+    "min_pixels": 100352,
+}
+EVAL_VIDEO_ENTRY: dict[str, Any] = {"fps": 2.0, "max_frames": 128, "max_pixels": 200704}
+
+
+def stage_settings(stage: Stage) -> tuple[VideoSettings, dict[str, Any]]:
+    """The published video settings of a stage, and its verl-style entry (for the prompt budget)."""
+    if stage == "rl":
+        return VideoSettings.from_video_dict(RL_VIDEO_ENTRY), RL_VIDEO_ENTRY
+    if stage == "eval":
+        return VideoSettings.from_video_dict(EVAL_VIDEO_ENTRY), EVAL_VIDEO_ENTRY
+    if stage == "sft":
+        return VideoSettings.llamafactory(video_fps=2.0, video_maxlen=128, video_max_pixels=100352), {}
+    raise ConfigError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything a worker needs (picklable)."""
+
+    family: Family
+    stage: Stage = "rl"
+    tokenizer: str | None = None
+    max_prompt_length: int = 16384
+    image_patch_size: int | None = None
+
+
+@dataclass
+class CheckSummary:
+    """Counts per status and token statistics of a finished check."""
+
+    report: Path
+    rows: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    max_visual_tokens: int = 0
+    max_prompt_tokens: int = 0
+    mean_frames: float = 0.0
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per status (for the CLI's table)."""
+        return [
+            {
+                "status": s,
+                "rows": self.statuses.get(s, 0),
+                "share": f"{100 * self.statuses.get(s, 0) / max(1, self.rows):.1f}%",
+            }
+            for s in STATUSES
+        ]
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(options: CheckOptions) -> None:
+    """Per-process setup: the processor config and, with a tokenizer, the prompt budget (loaded once)."""
+    _STATE.clear()
+    _STATE["options"] = options
+    _STATE["settings"], _STATE["entry"] = stage_settings(options.stage)
+    if options.tokenizer:
+        from videokr.data.budget import PromptBudget
+
+        budget = PromptBudget.from_model(options.tokenizer, options.family, options.image_patch_size)
+        _STATE["budget"] = budget
+        _STATE["config"] = budget.config
+    else:
+        _STATE["config"] = ProcessorConfig.default(options.family)
+
+
+# A task: (line, problem_id, relative video, absolute path or None, prompt messages or None, invalid reason)
+Task = tuple[int, str, str, str | None, list[dict[str, Any]] | None, str]
+
+
+def _check_task(task: Task) -> dict[str, Any]:
+    line, problem_id, video, path, messages, invalid = task
+    row: dict[str, Any] = {"line": line, "problem_id": problem_id, "video": video, "status": "ok"}
+    row.update(frames=None, visual_tokens=None, prompt_tokens=None, reason="")
+    if invalid or path is None:
+        row.update(status="invalid_row", reason=invalid or "no video")
+        return row
+    info = probe_video(path)
+    if not info.ok:
+        row.update(
+            status="missing" if info.status == "missing" else "unreadable", reason=f"{info.status}: {info.reason}"
+        )
+        return row
+    options: CheckOptions = _STATE["options"]
+    try:
+        count = count_visual_tokens(
+            info, _STATE["settings"], options.family, _STATE["config"], options.image_patch_size
+        )
+        row.update(frames=count.frames, visual_tokens=count.tokens, duration=round(info.duration, 3))
+        length = count.tokens
+        if "budget" in _STATE and messages is not None:
+            length = _STATE["budget"].count_with(messages, [{**_STATE["entry"], "video": path}], [count])
+            row["prompt_tokens"] = length
+    except VideoError as exc:
+        row.update(status="unreadable", reason=str(exc))
+        return row
+    if length > options.max_prompt_length:
+        row.update(status="too_long", reason=f"{length} tokens > {options.max_prompt_length}")
+    return row
+
+
+def _tasks(input_path: Path, video_root: Path, stage: Stage, want_prompt: bool) -> Iterator[Task]:
+    from videokr.data.read import read_samples, resolve_video_path
+    from videokr.prompts import render_prompt
+    from videokr.records import RowIssue
+
+    for line, item in read_samples(input_path):
+        if isinstance(item, RowIssue):
+            yield line, "", "", None, None, f"{item.field}: {item.message}"
+            continue
+        if not item.video_path:
+            yield line, item.problem_id, "", None, None, "video_path: missing"
+            continue
+        messages = None
+        if want_prompt:
+            text = render_prompt(item, stage)
+            if "<video>" not in text:  # the eval prompt carries no placeholder; lmms-eval puts the video first
+                text = "<video>" + text
+            messages = [{"role": "user", "content": text}]
+        path = str(resolve_video_path(video_root, item.video_path))
+        yield line, item.problem_id, item.video_path, path, messages, ""
+
+
+def check_corpus(
+    input_path: str | os.PathLike[str],
+    video_root: str | os.PathLike[str],
+    family: Family,
+    report_path: str | os.PathLike[str],
+    stage: Stage = "rl",
+    tokenizer: str | None = None,
+    workers: int = 1,
+    max_prompt_length: int = 16384,
+    image_patch_size: int | None = None,
+    progress: bool = True,
+) -> CheckSummary:
+    """Check every row of `input_path`; write the per-row report; return the summary."""
+    source, root = Path(input_path), Path(video_root)
+    if not source.is_file():
+        raise DataError(f"{source}: input file not found")
+    if not root.is_dir():
+        raise DataError(f"{root}: video root is not a directory")
+    if family not in FAMILIES:
+        raise ConfigError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    stage_settings(stage)
+    options = CheckOptions(family, stage, tokenizer, max_prompt_length, image_patch_size)
+    summary = CheckSummary(Path(report_path))
+    frames_total = 0
+    tasks = _tasks(source, root, stage, want_prompt=tokenizer is not None)
+    with atomic_open(summary.report) as out, _runner(options, workers) as run:
+        for row in tqdm(run(tasks), desc="check", unit="row", disable=not progress):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            summary.rows += 1
+            summary.statuses[row["status"]] += 1
+            summary.max_visual_tokens = max(summary.max_visual_tokens, row["visual_tokens"] or 0)
+            summary.max_prompt_tokens = max(summary.max_prompt_tokens, row["prompt_tokens"] or 0)
+            frames_total += row["frames"] or 0
+        if summary.rows == 0:
+            raise DataError(f"{source}: no rows")
+    measured = (
+        summary.rows - summary.statuses["invalid_row"] - summary.statuses["missing"] - summary.statuses["unreadable"]
+    )
+    summary.mean_frames = frames_total / max(1, measured)
+    return summary
+
+
+class _runner:
+    """Run `_check_task` over tasks in order: inline for one worker, else in a process pool."""
+
+    def __init__(self, options: CheckOptions, workers: int) -> None:
+        self.options = options
+        self.workers = max(1, workers)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Any:
+        if self.workers == 1:
+            _init(self.options)
+            return lambda tasks: map(_check_task, tasks)
+        self.pool = ProcessPoolExecutor(self.workers, initializer=_init, initargs=(self.options,))
+        pool = self.pool
+
+        def run(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
+            # Bounded batches keep memory flat on 200K-row corpora (Executor.map submits everything at once).
+            iterator = iter(tasks)
+            while batch := list(islice(iterator, 2048)):
+                yield from pool.map(_check_task, batch, chunksize=16)
+
+        return run
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
