@@ -39,6 +39,12 @@ def register(subparsers: Any) -> None:
     rl.add_argument("--model", help="checkpoint whose tokenizer, chat template and video processor count tokens")
     rl.add_argument("--family", choices=FAMILIES, help="model family (default: read from --model's config)")
     rl.add_argument("--max-prompt-length", type=int, default=16384)
+    rl.add_argument(
+        "--image-patch-size",
+        type=int,
+        help="verl's data.image_patch_size for the count (default: the processor's own; 14 reproduces the "
+        "published Qwen3-VL filter, PROTOCOL.md section 8)",
+    )
     rl.add_argument("--no-length-filter", action="store_true", help="neither probe videos nor count tokens")
     rl.add_argument("--style", choices=["compat", "unified"], default="compat", help="prompt style (default compat)")
     rl.add_argument("--workers", type=int, default=1, help="processes for probing and counting")
@@ -85,7 +91,9 @@ def _prepare_rl(args: argparse.Namespace) -> int:
 
     length_filter = None
     if not args.no_length_filter:
-        length_filter = LengthFilter(args.max_prompt_length, args.model, args.family, max(args.workers, 1))
+        length_filter = LengthFilter(
+            args.max_prompt_length, args.model, args.family, max(args.workers, 1), args.image_patch_size
+        )
     result = prepare_rl(
         args.input,
         args.output_dir,

@@ -22,12 +22,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from videokr.data.read import Row, read_rows, resolve_video_path, to_sample
+from videokr.data.videos import Family
 from videokr.errors import ConfigError, DataError, VideoKRError
 from videokr.io import atomic_open
 from videokr.prompts import Style, render_prompt
@@ -231,10 +232,11 @@ def _convert(
 _WORKER: dict[str, Any] = {}
 
 
-def _load_budget(model: str, family: str | None) -> Budget:
-    from videokr.data.budget import PromptBudget  # teammate's module; imports transformers lazily
+def _load_budget(model: str, family: str | None, image_patch_size: int | None = None) -> Budget:
+    from videokr.data.budget import PromptBudget  # imports transformers lazily
 
-    budget: Budget = PromptBudget.from_model(model, family=family)  # type: ignore[arg-type]  # the CLI checks the name
+    checked = cast(Family | None, family)  # the CLI restricts --family to the known names
+    budget: Budget = PromptBudget.from_model(model, family=checked, image_patch_size=image_patch_size)
     return budget
 
 
@@ -261,8 +263,8 @@ def check_row(row: Row, budget: Budget, probe: Probe, max_prompt_length: int) ->
     return None
 
 
-def _init_worker(model: str, family: str | None, max_prompt_length: int) -> None:
-    _WORKER.update(budget=_load_budget(model, family), probe=_load_probe(), max=max_prompt_length)
+def _init_worker(model: str, family: str | None, patch: int | None, max_prompt_length: int) -> None:
+    _WORKER.update(budget=_load_budget(model, family, patch), probe=_load_probe(), max=max_prompt_length)
 
 
 def _worker_check(row: Row) -> tuple[str, str] | None:
@@ -288,6 +290,7 @@ class LengthFilter:
     model: str | None = None
     family: str | None = None
     workers: int = 1
+    image_patch_size: int | None = None  # verl's data.image_patch_size; None: the processor's own
     budget: Budget | None = None
     probe: Probe | None = None
 
@@ -302,12 +305,12 @@ class LengthFilter:
         """Each pending row with its drop reason (None to keep), in input order."""
         self.require_counter()
         if self.budget is not None or self.workers <= 1:
-            budget = self.budget or _load_budget(str(self.model), self.family)
+            budget = self.budget or _load_budget(str(self.model), self.family, self.image_patch_size)
             probe = self.probe or _load_probe()
             for item in pending:
                 yield item, check_row(item.row, budget, probe, self.max_prompt_length)
             return
-        init = (str(self.model), self.family, self.max_prompt_length)
+        init = (str(self.model), self.family, self.image_patch_size, self.max_prompt_length)
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=init) as pool:
             for chunk in _chunks(pending, 64 * self.workers):
                 yield from zip(chunk, pool.map(_worker_check, [p.row for p in chunk], chunksize=8), strict=True)
