@@ -1,4 +1,4 @@
-"""`videokr eval score`: score predictions offline (rules, or an LLM judge with a verdict cache) and report.
+"""`videokr eval --model ...` runs lmms-eval; `videokr eval score`: score predictions offline (rules, or an LLM judge with a verdict cache) and report.
 
 Options given on the noun itself (`videokr eval --model ... --tasks ...`) belong on `noun` in `register`, with
 `noun.set_defaults(func=...)`: a verb's own defaults win when a verb is given, so `eval score` keeps working.
@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from videokr.cli.common import add_noun
+from videokr.cli.eval_launch import add_launch_arguments, launch_eval
 
 
 def register(subparsers: Any) -> None:
     """Add `videokr eval ...`."""
     verbs = add_noun(subparsers, "eval", "evaluate models and score predictions")
-    # Options on the noun itself go on subparsers.choices["eval"] (see the module docstring).
+    noun = subparsers.choices["eval"]  # `videokr eval --model ... --tasks ...` runs lmms-eval
+    add_launch_arguments(noun)
+    noun.set_defaults(func=launch_eval)
 
     score = verbs.add_parser(
         "score",

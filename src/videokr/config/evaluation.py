@@ -1,0 +1,52 @@
+"""The evaluation stage config: lmms-eval launch settings and the published generation settings (PROTOCOL.md 6)."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from videokr.config.base import register_section
+
+EvalBackend = Literal["auto", "vllm_generate", "vllm", "qwen2_5_vl", "qwen3_vl"]
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Sampling and video settings used for every published number."""
+
+    max_new_tokens: int = 8192
+    temperature: float = 0.1
+    top_p: float = 0.001
+    do_sample: bool = True
+    fps: float = 2.0
+    max_frames: int = 128
+    max_pixels: int = 200704
+    max_model_len: int = 32768
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """`videokr eval`: which model, which tasks, which data; `model_args` / `passthrough` reach lmms-eval verbatim."""
+
+    env: str = "eval"
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    model: str = ""  # empty: the checkpoint of the previous stage (pipeline) or --model
+    family: Literal["auto", "qwen2_5_vl", "qwen3_vl"] = "auto"  # auto: read from the checkpoint's config.json
+    backend: EvalBackend = "auto"  # auto: vllm_generate on GPU, the HF model class of the family on CPU
+    tasks: tuple[str, ...] = ("videokr_eval",)
+    data_file: str = ""  # VideoKR_eval.jsonl for videokr_eval
+    video_root: str = ""  # empty: the data file's directory
+    limit: int | None = None
+    output_dir: str = "runs/eval"
+    batch_size: int = 1
+    chunk_size: int = 256  # rows per lmms-eval launch for videokr_eval: a killed run loses at most one chunk
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.85
+    prompt_style: Literal["compat", "unified"] = "compat"
+    judge: str = ""  # empty: rule scoring only (open-ended rows skipped); e.g. openai:gpt-4o
+    seed: int = 42
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    model_args: dict[str, Any] = field(default_factory=dict)
+    passthrough: dict[str, Any] = field(default_factory=dict)  # extra lmms-eval flags: {"verbosity": "DEBUG"}
+
+
+register_section("eval", EvalConfig)

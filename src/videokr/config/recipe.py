@@ -1,0 +1,52 @@
+"""The experiment recipe: shared `model` / `data` settings plus one section per stage (sft, grpo, merge, eval)."""
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from videokr.config.base import load_config
+from videokr.config.evaluation import EvalConfig
+from videokr.config.sft import SFTConfig
+
+Family = Literal["qwen2_5_vl", "qwen3_vl"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The base model every stage starts from."""
+
+    path: str = ""  # local directory or hub id
+    family: Family = "qwen2_5_vl"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the corpus lives (the output of `videokr data download`, or any files in the VideoKR format)."""
+
+    sft_file: str = ""  # VideoKR-COT jsonl
+    rl_file: str = ""  # VideoKR-RL jsonl
+    eval_file: str = ""  # VideoKR_eval.jsonl
+    video_root: str = ""
+    prompt_style: Literal["compat", "unified"] = "compat"
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    """A whole experiment; `grpo` and `merge` are built by the classes registered for them in SECTIONS."""
+
+    name: str = "videokr"
+    output_dir: str = "runs"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig, metadata={"section": "sft"})
+    grpo: Any = field(default=None, metadata={"section": "grpo"})
+    merge: Any = field(default=None, metadata={"section": "merge"})
+    eval: EvalConfig = field(default_factory=EvalConfig, metadata={"section": "eval"})
+
+
+def load_recipe(
+    source: str | os.PathLike[str] | Mapping[str, Any] | None, overrides: Sequence[str] = ()
+) -> RecipeConfig:
+    """Load a recipe YAML with `section.key=value` overrides."""
+    return load_config(RecipeConfig, source, overrides)

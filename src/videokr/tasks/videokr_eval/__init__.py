@@ -1,0 +1,1 @@
+"""The `videokr_eval` lmms-eval task (VideoKR-Eval from a local jsonl)."""
