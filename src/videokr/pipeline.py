@@ -57,6 +57,7 @@ class RunResult:
     ran: tuple[str, ...]
     skipped: tuple[str, ...]
     manifest: Mapping[str, Any]
+    plans: Mapping[str, str] = field(default_factory=dict)  # dry run: what each stage would do
 
 
 def run_stages(
@@ -79,11 +80,13 @@ def run_stages(
             raise VideoKRError(f"unknown stage {name!r}; stages are: {', '.join(names)}")
     first = names.index(start) if start else 0
     last = names.index(until) if until else len(names) - 1
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if not dry_run:
+        run_dir.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(run_dir)
     entries: dict[str, Any] = manifest.setdefault("stages", {})
     previous = ""
     ran, skipped = [], []
+    plans: dict[str, str] = {}
     for index, stage in enumerate(stages[: last + 1]):
         ctx = StageContext(run_dir, run_dir / stage.name, config, _done_outputs(entries), dry_run)
         fp = fingerprint_stage(stage, ctx, previous)
@@ -97,13 +100,13 @@ def run_stages(
             _notify(on_stage, index, len(stages), stage.name, "skipped")
             continue
         if dry_run:
-            stage.run(ctx)
+            plans[stage.name] = str(stage.run(ctx).get("dry_run", ""))
             continue
         _notify(on_stage, index, len(stages), stage.name, "running")
         _run_one(stage, ctx, entries, fp, manifest)
         ran.append(stage.name)
         _notify(on_stage, index, len(stages), stage.name, "done")
-    return RunResult(tuple(ran), tuple(skipped), manifest)
+    return RunResult(tuple(ran), tuple(skipped), manifest, plans)
 
 
 def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, manifest: dict[str, Any]) -> None:

@@ -44,6 +44,11 @@ class EvalConfig:
     prompt_style: Literal["compat", "unified"] = "compat"
     judge: str = ""  # empty: rule scoring only (open-ended rows skipped); e.g. openai:gpt-4o
     seed: int = 42
+    # `videokr run` evaluates these checkpoints of the run: base, sft, grpo (the merged model) or paths.
+    models: tuple[str, ...] = ("grpo",)
+    # When set, the last of `models` is evaluated once more with the clips under this root, in which every
+    # frame is blank: a control that must fall to chance if answers really come from the video.
+    blank_video_root: str = ""
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     model_args: dict[str, Any] = field(default_factory=dict)
     passthrough: dict[str, Any] = field(default_factory=dict)  # extra lmms-eval flags: {"verbosity": "DEBUG"}

@@ -29,6 +29,8 @@ class DataConfig:
     eval_file: str = ""  # VideoKR_eval.jsonl
     video_root: str = ""
     prompt_style: Literal["compat", "unified"] = "compat"
+    rl_val_size: int = 500  # the published RL split (PROTOCOL.md section 4)
+    rl_seed: int = 42
 
 
 @dataclass(frozen=True)
