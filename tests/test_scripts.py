@@ -127,3 +127,33 @@ def test_prepare_sft_script_converts_for_real(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert out.is_file() and (out.parent / "dataset_info.json").is_file()
+
+
+def test_videokr_vllm_sh_launches_vllm_generate_and_never_prints_the_key(tmp_path: Path) -> None:
+    model = tmp_path / "ckpt"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "qwen3_vl"}')
+    data = tmp_path / "VideoKR_eval.jsonl"
+    data.write_text('{"problem_id": "a", "question": "q?", "answer": "x", "video_path": "v.mp4"}\n')
+    env = {
+        "VIDEOKR_MODEL": str(model),
+        "VIDEOKR_EVAL_DATA": str(data),
+        "MAX_FRAME_NUM": "64",
+        "TENSOR_PARALLEL_SIZE": "2",
+        "API_TYPE": "openai",
+        "OPENAI_API_KEY": "sk-do-not-print-me",
+        "RUN_NAME": "my run",
+    }
+    result = run_script(["bash", str(SCRIPTS / "videokr_vllm.sh")], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "-m lmms_eval --model vllm_generate" in out
+    assert "max_frame_num=64" in out and "tensor_parallel_size=2" in out and "is_qwen3_vl=True" in out
+    assert str(tmp_path / "outputs" / "videokr" / "my_run_vllm") in out
+    assert "sk-do-not-print-me" not in out + result.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_videokr_vllm_sh_requires_the_model(tmp_path: Path) -> None:
+    result = run_script(["bash", str(SCRIPTS / "videokr_vllm.sh")], {"VIDEOKR_MODEL": ""}, tmp_path)
+    assert result.returncode != 0 and "VIDEOKR_MODEL" in result.stderr
