@@ -1,0 +1,323 @@
+"""verl's async rollout contract served by HF `generate` on CPU: the `hf` replica of `videokr.engines.verl_cpu`.
+
+verl 0.9.1 drives rollouts through three pieces: a replica (launches server actors), the server actor
+(`generate(prompt_ids, sampling_params, ..., video_data)` -> TokenOutput, plus sleep / wake-up / abort calls) and a
+server adapter living inside each FSDP actor worker (receives the trained weights). This module supplies all three
+for a Hugging Face model: prompts arrive as the processor-expanded token ids the trainer also uses, the video frames
+arrive as verl's (frames, metadata) pairs and go through the same processor call, so the rollout and the actor see
+identical inputs; weights are copied from the actor's state dict after every update.
+"""
+
+import asyncio
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+import torch
+from verl.utils.config import omega_conf_to_dataclass
+from verl.workers.config import HFModelConfig
+from verl.workers.rollout.base import BaseRollout
+from verl.workers.rollout.replica import RolloutReplica, TokenOutput
+
+from videokr.engines.verl_cpu import ROLLOUT_NAME, VISION_TOKENS
+
+logger = logging.getLogger(__name__)
+
+VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
+BATCH_WINDOW_S = 0.05
+MAX_BATCH = 64
+
+
+def server_name(replica_rank: int) -> str:
+    """The Ray actor name of a replica's server (the adapter looks it up by this name)."""
+    return f"{ROLLOUT_NAME}_server_{replica_rank}_0"
+
+
+def sampled_log_probs(logits: tuple[torch.Tensor, ...], tokens: torch.Tensor, temperature: float) -> list[float]:
+    """Log-probability of each sampled token under the model's full-vocabulary distribution at `temperature`.
+
+    This is what verl's actor computes for the same tokens (the suppressed vision tokens stay in the softmax), so
+    the rollout / actor log-prob comparison measures only numerics.
+
+    >>> logits = (torch.tensor([[0.0, 0.0]]), torch.tensor([[2.0, 0.0]]))
+    >>> [round(x, 4) for x in sampled_log_probs(logits, torch.tensor([1, 0]), 1.0)]
+    [-0.6931, -0.1269]
+    """
+    scale = temperature if temperature > 0 else 1.0
+    out = []
+    for step, token in zip(logits, tokens.tolist(), strict=False):
+        out.append(float(torch.log_softmax(step[0].float() / scale, dim=-1)[token]))
+    return out
+
+
+@dataclass
+class _Request:
+    prompt_ids: list[int]
+    sampling: dict[str, Any]
+    video_data: list[Any] | None
+    mm_kwargs: dict[str, Any] | None
+    future: Any = None
+
+
+def sampling_key(sampling: dict[str, Any]) -> tuple[Any, ...]:
+    """Requests with equal keys can share one `generate` call."""
+    return tuple(sampling.get(k) for k in ("temperature", "top_p", "top_k", "max_tokens", "logprobs"))
+
+
+def cut_at_eos(tokens: list[int], eos: list[int]) -> list[int]:
+    """A generated row up to and including its first end token (later positions are padding).
+
+    >>> cut_at_eos([5, 6, 2, 0, 0], [2])
+    [5, 6, 2]
+    >>> cut_at_eos([5, 6], [2])
+    [5, 6]
+    """
+    for index, token in enumerate(tokens):
+        if token in eos:
+            return tokens[: index + 1]
+    return tokens
+
+
+def left_pad(rows: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
+    """Batch single-request inputs: token-level tensors left-padded, video features concatenated in order.
+
+    >>> out = left_pad([{"input_ids": torch.tensor([[7, 8]]), "attention_mask": torch.tensor([[1, 1]])},
+    ...                 {"input_ids": torch.tensor([[9]]), "attention_mask": torch.tensor([[1]])}], 0)
+    >>> out["input_ids"].tolist(), out["attention_mask"].tolist()
+    ([[7, 8], [0, 9]], [[1, 1], [0, 1]])
+    """
+    width = max(row["input_ids"].shape[1] for row in rows)
+    batch: dict[str, Any] = {}
+    for key, fill in (("input_ids", pad_id), ("attention_mask", 0), ("mm_token_type_ids", 0)):
+        if key in rows[0]:
+            padded = [torch.nn.functional.pad(r[key], (width - r[key].shape[1], 0), value=fill) for r in rows]
+            batch[key] = torch.cat(padded)
+    for key in VIDEO_KEYS:
+        parts = [r[key] for r in rows if key in r]
+        if parts:
+            batch[key] = torch.cat(parts)
+    return batch
+
+
+class HFServer:
+    """One rollout server: an HF model answering verl's token-in / token-out `generate` calls in batches."""
+
+    def __init__(self, config: Any, model_config: Any, replica_rank: int) -> None:
+        from transformers import AutoModelForImageTextToText
+
+        self.config = config
+        self.model_config: HFModelConfig = omega_conf_to_dataclass(model_config, dataclass_type=HFModelConfig)
+        self.replica_rank = replica_rank
+        self.global_steps: int | None = None
+        self.processor = self.model_config.processor
+        self.tokenizer = self.model_config.tokenizer
+        dtype = getattr(torch, str(config.dtype)) if isinstance(config.dtype, str) else config.dtype
+        self.model = AutoModelForImageTextToText.from_pretrained(
+            self.model_config.local_path, dtype=dtype, attn_implementation="sdpa"
+        ).eval()
+        self.suppress = self._vision_token_ids()
+        self.eos = self._eos_ids()
+        self._pending: list[_Request] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    def _vision_token_ids(self) -> list[int]:
+        vocab = self.tokenizer.get_vocab()
+        return sorted({vocab[token] for token in VISION_TOKENS if token in vocab})
+
+    def _eos_ids(self) -> list[int]:
+        ids = {self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>")}
+        configured = self.model.generation_config.eos_token_id
+        ids.update(configured if isinstance(configured, list) else [configured])
+        unk = self.tokenizer.unk_token_id
+        return sorted(i for i in ids if isinstance(i, int) and i != unk)
+
+    def _inputs(self, prompt_ids: list[int], video_data: list[Any] | None, mm_kwargs: dict[str, Any] | None) -> dict:
+        """Model inputs of one request: its token ids and the processor's features for its frames."""
+        input_ids = torch.tensor([prompt_ids], dtype=torch.long)
+        inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+        if video_data:
+            from verl.utils.tokenizer import build_multimodal_processor_inputs
+
+            placeholder = "<|vision_start|><|video_pad|><|vision_end|>" * len(video_data)
+            features = build_multimodal_processor_inputs(
+                self.processor, text=[placeholder], videos=list(video_data), mm_processor_kwargs=mm_kwargs
+            )
+            for key in VIDEO_KEYS:
+                if key in features:
+                    inputs[key] = features[key]
+        if hasattr(self.processor, "create_mm_token_type_ids"):
+            # transformers 5 computes M-RoPE positions from these; the processor would have returned them.
+            inputs["mm_token_type_ids"] = torch.tensor(self.processor.create_mm_token_type_ids([prompt_ids]))
+        return inputs
+
+    def _options(self, sampling: dict[str, Any], longest_prompt: int) -> tuple[dict[str, Any], float]:
+        temperature = float(sampling.get("temperature", 1.0) or 0.0)
+        top_k = int(sampling.get("top_k", -1) or -1)
+        budget = self.config.prompt_length + self.config.response_length - longest_prompt
+        max_new = max(1, min(int(sampling.get("max_tokens", self.config.response_length)), budget))
+        options: dict[str, Any] = {
+            "max_new_tokens": max_new,
+            "do_sample": temperature > 0,
+            "suppress_tokens": self.suppress,
+            "eos_token_id": self.eos,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "return_dict_in_generate": True,
+            "output_logits": True,
+        }
+        if temperature > 0:
+            options.update(temperature=temperature, top_p=float(sampling.get("top_p", 1.0)), top_k=max(top_k, 0))
+        return options, temperature
+
+    def _generate_batch(self, requests: list["_Request"]) -> list[TokenOutput]:
+        """One left-padded `generate` call for requests sharing their sampling parameters."""
+        rows = [self._inputs(r.prompt_ids, r.video_data, r.mm_kwargs) for r in requests]
+        inputs = left_pad(rows, self.tokenizer.pad_token_id)
+        options, temperature = self._options(requests[0].sampling, max(len(r.prompt_ids) for r in requests))
+        with torch.no_grad():
+            out = self.model.generate(**inputs, **options)
+        width = inputs["input_ids"].shape[1]
+        outputs = []
+        for row, request in enumerate(requests):
+            tokens = cut_at_eos(out.sequences[row, width:].tolist(), self.eos)
+            logits = tuple(step[row : row + 1] for step in out.logits[: len(tokens)])
+            log_probs = None
+            if request.sampling.get("logprobs"):
+                log_probs = sampled_log_probs(logits, torch.tensor(tokens), temperature)
+            extra = {"global_steps": self.global_steps}
+            outputs.append(
+                TokenOutput(token_ids=tokens, log_probs=log_probs, stop_reason="completed", extra_fields=extra)
+            )
+        return outputs
+
+    async def generate(
+        self,
+        prompt_ids: list[int],
+        sampling_params: dict[str, Any],
+        request_id: str,
+        image_data: list[Any] | None = None,
+        video_data: list[Any] | None = None,
+        mm_processor_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> TokenOutput:
+        """verl's token-in / token-out call; concurrent requests are batched into one `generate` off the loop."""
+        if image_data:
+            raise NotImplementedError("the hf rollout serves video and text prompts only")
+        request = _Request(list(prompt_ids), dict(sampling_params), video_data, mm_processor_kwargs)
+        request.future = asyncio.get_running_loop().create_future()
+        self._pending.append(request)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await request.future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            await asyncio.sleep(BATCH_WINDOW_S)  # let the rest of a step's requests arrive
+            batch: list[_Request] = []
+            key = sampling_key(self._pending[0].sampling)
+            for request in list(self._pending):
+                if sampling_key(request.sampling) == key and len(batch) < MAX_BATCH:
+                    batch.append(request)
+                    self._pending.remove(request)
+            try:
+                results = await asyncio.to_thread(self._generate_batch, batch)
+            except Exception as exc:  # hand the failure to every waiting caller
+                for request in batch:
+                    request.future.set_exception(exc)
+            else:
+                for request, result in zip(batch, results, strict=True):
+                    request.future.set_result(result)
+
+    async def load_weights(self, state: dict[str, torch.Tensor], global_steps: int | None = None) -> int:
+        """Copy the actor's weights (HF names) into the model; returns how many tensors were loaded."""
+        own = self.model.state_dict()
+        unknown = sorted(set(state) - set(own))
+        if unknown:
+            raise KeyError(f"actor weights not in the rollout model: {unknown[:5]}")
+        with torch.no_grad():
+            for name, tensor in state.items():
+                own[name].copy_(tensor.to(own[name].dtype))
+        if global_steps is not None:
+            self.global_steps = global_steps
+        return len(state)
+
+    async def set_global_steps(self, global_steps: int) -> None:
+        """Model version stamped on every output."""
+        self.global_steps = global_steps
+
+    async def abort_all_requests(self, **kwargs: Any) -> dict[str, Any]:
+        """Requests are never interrupted: nothing to abort."""
+        return {"aborted_count": 0, "request_ids": []}
+
+    async def abort_request(self, request_id: str, **kwargs: Any) -> dict[str, Any]:
+        """Requests are never interrupted: nothing to abort."""
+        return {"aborted": False, "request_id": request_id}
+
+    async def _noop(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    wake_up = sleep = clear_kv_cache = release_kv_cache = resume_kv_cache = _noop
+    resume_generation = resume_engine_generation = open_submission_gate = wait_for_requests_to_drain = _noop
+    start_profile = stop_profile = _noop
+
+
+class HFReplica(RolloutReplica):
+    """A replica of one `HFServer` actor (CPU only: tensor / pipeline parallel sizes must be 1)."""
+
+    async def launch_servers(self) -> None:
+        """Start the server actor (no Ray resources: it shares the machine with the FSDP workers)."""
+        if self.world_size != 1:
+            raise ValueError(f"the hf rollout runs one process per replica; got world size {self.world_size}")
+        server: Any = (
+            ray.remote(HFServer)
+            .options(name=server_name(self.replica_rank), num_cpus=0, max_concurrency=self.max_concurrency)
+            .remote(config=self.config, model_config=self.model_config, replica_rank=self.replica_rank)
+        )
+        self.servers = [server]
+        self._server_handle = server
+        self._server_address = f"{ROLLOUT_NAME}-{self.replica_rank}"
+
+
+class HFServerAdapter(BaseRollout):
+    """Lives in each FSDP actor worker; pushes the actor's full weights to its replica's server after updates."""
+
+    def __init__(self, config: Any, model_config: Any, device_mesh: Any, replica_rank: int = -1) -> None:
+        import os
+
+        super().__init__(config, model_config, device_mesh)
+        rank = int(os.environ.get("RANK", "0"))
+        self.replica_rank = rank if replica_rank == -1 else replica_rank
+        self.is_leader_rank = rank == self.replica_rank
+        self._server: Any = None
+
+    def _handle(self) -> Any:
+        if self._server is None:
+            self._server = ray.get_actor(server_name(self.replica_rank))
+        return self._server
+
+    async def resume(self, tags: list[str]) -> None:
+        """Weights and cache live in host memory: nothing to resume."""
+
+    async def release(self) -> None:
+        """Weights and cache live in host memory: nothing to release."""
+
+    async def update_weights(
+        self,
+        weights: Generator[tuple[str, torch.Tensor], None, None],
+        wire_format: str = "named_tensors",
+        global_steps: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Gather every tensor (each rank must walk the generator: DTensor.full_tensor is collective), send once."""
+        if wire_format != "named_tensors":
+            raise NotImplementedError(f"the hf rollout takes full tensors, not {wire_format!r}")
+        state = {}
+        if hasattr(weights, "__aiter__"):
+            async for name, tensor in weights:
+                state[name] = tensor.detach().to("cpu", copy=True)
+        else:
+            for name, tensor in weights:
+                state[name] = tensor.detach().to("cpu", copy=True)
+        if self.is_leader_rank:
+            await self._handle().load_weights.remote(state, global_steps)
