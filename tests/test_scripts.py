@@ -157,3 +157,14 @@ def test_videokr_vllm_sh_launches_vllm_generate_and_never_prints_the_key(tmp_pat
 def test_videokr_vllm_sh_requires_the_model(tmp_path: Path) -> None:
     result = run_script(["bash", str(SCRIPTS / "videokr_vllm.sh")], {"VIDEOKR_MODEL": ""}, tmp_path)
     assert result.returncode != 0 and "VIDEOKR_MODEL" in result.stderr
+
+
+def test_train_videokr_grpo_sh_with_gpus_plans_the_published_vllm_launch_on_any_machine(tmp_path: Path) -> None:
+    env = {"MODEL_PATH": "/ckpt/qwen3-vl-sft", "N_GPUS": "8", "NNODES": "2", "RAY_ADDRESS": "10.0.0.1:6379"}
+    result = run_script(["bash", str(SCRIPTS / "train_videokr_grpo.sh")], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "actor_rollout_ref.rollout.name=vllm" in out
+    assert "trainer.nnodes=2" in out and "trainer.n_gpus_per_node=8" in out
+    assert "VERL_PLATFORM=cpu" not in out
+    assert "VERL_USE_EXTERNAL_MODULES=videokr.engines.verl_vllm" in out, "the Qwen3-VL prompt-id fix is loaded"

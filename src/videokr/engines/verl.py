@@ -188,11 +188,15 @@ def plan_grpo(
     family: str = "qwen2_5_vl",
     python: str | None = None,
     gpus: int | None = None,
+    strict: bool = True,
 ) -> LaunchPlan:
-    """The verl launch for `cfg`: `python -m verl.trainer.main_ppo` with Hydra overrides, in the rl environment."""
+    """The verl launch for `cfg`: `python -m verl.trainer.main_ppo` with Hydra overrides, in the rl environment.
+
+    With `strict=False` (dry runs) a GPU launch is planned even on a machine without a GPU.
+    """
     stage = Path(stage_dir).absolute()
     n_gpus = count_gpus() if gpus is None else gpus
-    device = resolve_device(cfg.device, n_gpus)
+    device = resolve_device(cfg.device, n_gpus, strict=strict)
     model = cfg.model_path or model_path
     if not model:
         raise EngineError("no model to train: set grpo.model_path, or run sft first, or set model.path")
@@ -223,7 +227,9 @@ def train_grpo(
     dry_run: bool = False,
 ) -> tuple[LaunchPlan, int]:
     """Plan and run GRPO, then gather verl's per-step metrics into `stage_dir/metrics.jsonl`; plan + exit code."""
-    plan = plan_grpo(cfg, stage_dir=stage_dir, model_path=model_path, family=family, python=python)
+    plan = plan_grpo(
+        cfg, stage_dir=stage_dir, model_path=model_path, family=family, python=python, strict=not dry_run
+    )
     if dry_run:
         return plan, 0
     check_grpo_inputs(cfg, model_path)
