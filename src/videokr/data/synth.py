@@ -1,12 +1,29 @@
-"""Synthetic videos (PyAV) for tests, benchmarks and the demo corpus; nothing here needs the network."""
+"""Synthetic videos (PyAV) for tests and benchmarks, and the demo corpus; nothing here needs the network.
 
-from collections.abc import Callable
+The demo corpus (`generate_demo_corpus`, DESIGN.md section 6) is a flame test: each clip shows a flickering flame
+of one colour; the knowledge bank FLAMES maps the colour to the element whose flame test gives it and that element
+to its atomic number. Three skills ask one, two or three steps along that chain (VidR: the colour; KnowVid: the
+element; KnowVidR: the atomic number), as multiple choice (four options) or open-ended (a short phrase), so no
+answer can be given without the clip: a pipeline that drops the video, mixes up prompts or mis-scores answers
+lands near chance. Run: `python -c "from videokr.data.synth import generate_demo_corpus as g; g('runs/demo/corpus')"`.
+"""
+
+import logging
+import os
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
 from pathlib import Path
+from typing import Any, Literal
 
 import av
 import numpy as np
+from tqdm import tqdm
+
+from videokr.io import write_jsonl
+
+log = logging.getLogger(__name__)
 
 # frame index -> HxWx3 uint8 RGB frame
 FramePainter = Callable[[int], np.ndarray]
@@ -79,5 +96,270 @@ def write_audio_only(path: str | Path, seconds: float = 1.0, rate: int = 16000) 
     return out
 
 
+# The demo's knowledge bank (flame tests): colour seen in the clip -> element -> atomic number.
+@dataclass(frozen=True)
+class Flame:
+    """One entry of the demo knowledge bank."""
+
+    colour: str
+    rgb: tuple[int, int, int]
+    element: str
+    atomic_number: int
+
+
+FLAMES: tuple[Flame, ...] = (
+    Flame("red", (225, 30, 30), "lithium", 3),
+    Flame("orange", (255, 130, 0), "calcium", 20),
+    Flame("yellow", (240, 230, 30), "sodium", 11),
+    Flame("green", (30, 210, 60), "copper", 29),
+    Flame("violet", (150, 50, 230), "potassium", 19),
+    Flame("white", (245, 245, 245), "magnesium", 12),
+)
+SKILLS: tuple[str, ...] = ("VidR", "KnowVid", "KnowVidR")
+DEMO_DATASET = "videokr-demo-flames"
+# skill -> question; the answer is the video's colour, its element, or that element's atomic number.
+QUESTIONS: dict[str, str] = {
+    "VidR": "What colour is the flame in the video?",
+    "KnowVid": "Which element gives the flame in the video its colour in a flame test?",
+    "KnowVidR": "What is the atomic number of the element whose flame test gives the flame in the video?",
+}
+Split = Literal["train", "rl", "eval"]
+
+
+@dataclass(frozen=True)
+class DemoCorpus:
+    """Paths of a generated demo corpus; every `*_file` holds VideoKR rows with video paths relative to `video_root`."""
+
+    root: Path
+    video_root: Path
+    sft_file: Path  # COT rows (with think) for SFT
+    rl_file: Path  # rows without think for GRPO
+    eval_file: Path  # held-out rows on clips never used for training
+    caption_file: Path  # {"video_path", "caption", "colour"} rows on their own clips, for perception pre-training
+    blank_video_root: Path | None  # the eval clips with every frame blanked, same relative paths; None if not made
+
+
+def flame_painter(
+    width: int, height: int, rgb: tuple[int, int, int] | None, seed: int, blank: bool = False
+) -> FramePainter:
+    """A flickering flame of colour `rgb` drifting over a noisy dark background; `blank` paints black frames."""
+    rng = np.random.default_rng(seed)
+    if blank:
+        black = np.zeros((height, width, 3), dtype=np.uint8)
+        return lambda index: black
+    tint = rng.integers(0, 30, size=3)
+    base = (rng.integers(0, 45, size=(height, width, 3)) + tint).clip(0, 255).astype(np.int16)
+    # a large flame: every merged 32x32 visual token of a 64x64 frame sees some of it, so a tiny model's
+    # attention need not find one token to read the colour
+    cx, cy = rng.uniform(0.4, 0.6) * width, rng.uniform(0.45, 0.6) * height
+    radius = rng.uniform(0.24, 0.3) * min(width, height)
+    colour = np.array(rgb if rgb is not None else (0, 0, 0), dtype=np.float32) + rng.integers(-15, 16, size=3)
+    drift = rng.uniform(-0.4, 0.4, size=2)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    frame_rng = np.random.default_rng(seed + 1)
+
+    def paint(index: int) -> np.ndarray:
+        jitter = frame_rng.uniform(-1.5, 1.5, size=2)
+        x0, y0 = cx + drift[0] * index + jitter[0], cy + drift[1] * index + jitter[1]
+        r = radius * frame_rng.uniform(0.85, 1.15)
+        # a teardrop: taller than wide, pointing up
+        dist = ((xx - x0) / r) ** 2 + ((yy - y0) / (1.6 * r)) ** 2 * np.where(yy < y0, 0.6, 1.6)
+        alpha = np.clip(1.3 - dist, 0.0, 1.0)[..., None] * frame_rng.uniform(0.85, 1.0)
+        frame = base * (1.0 - alpha) + colour * alpha
+        return frame.clip(0, 255).astype(np.uint8)
+
+    return paint
+
+
 def _as_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
+
+
+def answer_value(flame: Flame, skill: str) -> str:
+    """The short-phrase answer of `skill` for a clip showing `flame`.
+
+    >>> answer_value(FLAMES[2], "VidR"), answer_value(FLAMES[2], "KnowVid"), answer_value(FLAMES[2], "KnowVidR")
+    ('yellow', 'sodium', '11')
+    """
+    if skill == "VidR":
+        return flame.colour
+    if skill == "KnowVid":
+        return flame.element
+    if skill == "KnowVidR":
+        return str(flame.atomic_number)
+    raise ValueError(f"unknown skill {skill!r}; expected one of {', '.join(SKILLS)}")
+
+
+def think_text(flame: Flame, skill: str) -> str:
+    """The chain of thought: what the clip shows, then each knowledge step the skill needs.
+
+    >>> think_text(FLAMES[2], "KnowVidR")
+    'The flame is yellow. A yellow flame indicates sodium. Sodium has atomic number 11.'
+    """
+    steps = [f"The flame is {flame.colour}."]
+    if skill in ("KnowVid", "KnowVidR"):
+        steps.append(f"A {flame.colour} flame indicates {flame.element}.")
+    if skill == "KnowVidR":
+        steps.append(f"{flame.element.capitalize()} has atomic number {flame.atomic_number}.")
+    return " ".join(steps)
+
+
+def caption_text(flame: Flame) -> str:
+    """The perception caption of a clip: `The flame is <colour>.`"""
+    return f"The flame is {flame.colour}."
+
+
+def _options(flame: Flame, skill: str, rng: random.Random, order: str) -> tuple[list[str], str]:
+    """Four option lines (the right value and three distractors) and the right letter."""
+    others = [f for f in FLAMES if f != flame]
+    chosen = [flame, *rng.sample(others, 3)]
+    if order == "fixed":
+        chosen.sort(key=FLAMES.index)
+    else:
+        rng.shuffle(chosen)
+    lines = [f"{letter}. {answer_value(f, skill)}" for letter, f in zip("ABCD", chosen, strict=True)]
+    return lines, "ABCD"[chosen.index(flame)]
+
+
+def make_row(
+    problem_id: str,
+    flame: Flame,
+    skill: str,
+    multiple_choice: bool,
+    video_path: str,
+    rng: random.Random,
+    *,
+    with_think: bool,
+    option_order: str = "shuffled",
+) -> dict[str, Any]:
+    """One VideoKR row (PROTOCOL.md section 2) about a clip of `flame`."""
+    row: dict[str, Any] = {
+        "problem_id": problem_id,
+        "problem_type": "multiple choice" if multiple_choice else "open-ended",
+        "question": QUESTIONS[skill],
+    }
+    if multiple_choice:
+        row["options"], row["solution"] = _options(flame, skill, rng, option_order)
+    else:
+        row["solution"] = answer_value(flame, skill)
+    if with_think:
+        row["think"] = think_text(flame, skill)
+    row.update(
+        video_path=video_path,
+        subject="Chemistry",
+        dataset=DEMO_DATASET,
+        skill=skill,
+        discipline="Natural Sciences",
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class _Clip:
+    path: str  # relative to the video root
+    flame: Flame
+    seed: int
+    fps: float
+
+
+def _plan_clips(split: str, count: int, rng: random.Random) -> list[_Clip]:
+    """`count` clips with the colours balanced (each colour count // 6 or +1 times), in random order."""
+    flames = [FLAMES[i % len(FLAMES)] for i in range(count)]
+    rng.shuffle(flames)
+    return [
+        _Clip(f"videos/{split}/{split}_{i:05d}.mp4", flame, rng.randrange(2**31), rng.choice((4.0, 6.0, 8.0)))
+        for i, flame in enumerate(flames)
+    ]
+
+
+def _plan_rows(
+    split: Split, clips: list[_Clip], n_rows: int, rng: random.Random, mc_fraction: float, option_order: str
+) -> list[dict[str, Any]]:
+    """`n_rows` rows cycling over the skills; row i asks about clip i mod len(clips)."""
+    rows = []
+    for index in range(n_rows):
+        clip = clips[index % len(clips)]
+        skill = SKILLS[index % len(SKILLS)]
+        multiple_choice = rng.random() < mc_fraction
+        rows.append(
+            make_row(
+                f"demo-{split}-{index:05d}",
+                clip.flame,
+                skill,
+                multiple_choice,
+                clip.path,
+                rng,
+                with_think=split == "train",
+                option_order=option_order,
+            )
+        )
+    return rows
+
+
+def generate_demo_corpus(
+    root: str | Path,
+    *,
+    n_train: int = 600,
+    n_rl: int = 120,
+    n_eval: int = 120,
+    n_caption: int = 300,
+    seed: int = 0,
+    mc_fraction: float = 0.75,
+    option_order: Literal["shuffled", "fixed"] = "shuffled",
+    rows_per_video: int = 1,
+    size: int = 64,
+    seconds: float = 2.0,
+    blank: bool = True,
+    progress: bool = False,
+) -> DemoCorpus:
+    """Write the demo corpus under `root`: COT / RL / eval jsonl files, caption rows, and their PyAV clips.
+
+    Answers need the clip (the flame's colour) together with the knowledge bank FLAMES; eval rows ask about clips
+    that no training row uses; `blank` also writes the eval clips with every frame black under `root/blank`.
+    Deterministic given the arguments.
+    """
+    if min(n_train, n_eval) < 1 or min(n_rl, n_caption) < 0 or rows_per_video < 1:
+        raise ValueError("n_train and n_eval must be >= 1, n_rl and n_caption >= 0, rows_per_video >= 1")
+    out = Path(root)
+    rng = random.Random(seed)
+    train_clips = _plan_clips("train", -(-n_train // rows_per_video), rng)
+    eval_clips = _plan_clips("eval", -(-n_eval // rows_per_video), rng)
+    caption_clips = _plan_clips("caption", n_caption, rng)
+    rows = {
+        "train": _plan_rows("train", train_clips, n_train, rng, mc_fraction, option_order),
+        "rl": _plan_rows("rl", train_clips, n_rl, rng, mc_fraction, option_order),
+        "eval": _plan_rows("eval", eval_clips, n_eval, rng, mc_fraction, option_order),
+    }
+    jobs = [(out, clip, False) for clip in train_clips + eval_clips + caption_clips]
+    if blank:
+        jobs += [(out / "blank", clip, True) for clip in eval_clips]
+    for video_root, clip, blanked in tqdm(jobs, desc="demo clips", unit="clip", disable=not progress):
+        _write_clip(video_root / clip.path, clip, size, seconds, blanked)
+    corpus = DemoCorpus(
+        root=out,
+        video_root=out,
+        sft_file=out / "demo_cot.jsonl",
+        rl_file=out / "demo_rl.jsonl",
+        eval_file=out / "demo_eval.jsonl",
+        caption_file=out / "demo_captions.jsonl",
+        blank_video_root=out / "blank" if blank else None,
+    )
+    write_jsonl(corpus.sft_file, rows["train"])
+    write_jsonl(corpus.rl_file, rows["rl"])
+    write_jsonl(corpus.eval_file, rows["eval"])
+    write_jsonl(corpus.caption_file, _caption_rows(caption_clips))
+    log.info("demo corpus: %d train, %d rl, %d eval rows, %d clips under %s", n_train, n_rl, n_eval, len(jobs), out)
+    return corpus
+
+
+def _caption_rows(clips: list[_Clip]) -> Iterator[dict[str, Any]]:
+    for clip in clips:
+        yield {"video_path": clip.path, "caption": caption_text(clip.flame), "colour": clip.flame.colour}
+
+
+def _write_clip(path: Path, clip: _Clip, size: int, seconds: float, blank: bool) -> None:
+    """Encode one clip to a temp name and rename it, so an interrupted run never leaves half a clip."""
+    tmp = path.with_name(f".{path.stem}.tmp.mp4")
+    painter = flame_painter(size, size, clip.flame.rgb, clip.seed, blank=blank)
+    write_video(tmp, width=size, height=size, fps=clip.fps, seconds=seconds, painter=painter)
+    os.replace(tmp, path)
