@@ -143,10 +143,22 @@ def fingerprint_stage(stage: Stage, ctx: StageContext, previous: str) -> str:
     digest = hashlib.sha256(previous.encode())
     digest.update(stage.name.encode())
     for key in stage.config_keys:
-        digest.update(json.dumps(ctx.config.get(key), sort_keys=True, default=str).encode())
+        digest.update(json.dumps(config_value(ctx.config, key), sort_keys=True, default=str).encode())
     for path in stage.inputs(ctx):
         digest.update(fingerprint_path(Path(path)).encode())
     return digest.hexdigest()[:16]
+
+
+def config_value(config: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted key (`data.sft_file`) of a nested mapping, None where it is absent.
+
+    >>> config_value({"data": {"sft_file": "a.jsonl"}}, "data.sft_file"), config_value({}, "grpo.lr")
+    ('a.jsonl', None)
+    """
+    value: Any = config
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def fingerprint_path(path: Path) -> str:

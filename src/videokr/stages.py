@@ -23,17 +23,36 @@ STAGE_NAMES = ("prepare-sft", "sft", "prepare-rl", "grpo", "merge", "eval", "rep
 def recipe_stages(recipe: RecipeConfig) -> list[Stage]:
     """The seven stages of `recipe`, in order."""
     data = recipe.data
+    sft_data = ("data.sft_file", "data.video_root", "data.prompt_style")
+    rl_data = ("data.rl_file", "data.video_root", "data.prompt_style", "data.rl_val_size", "data.rl_seed")
+    rl_filter = ("model", "grpo.max_prompt_length", "grpo.image_patch_size")
     return [
-        Stage("prepare-sft", lambda ctx: _prepare_sft(recipe, ctx), ("data",), lambda _ctx: [Path(data.sft_file)]),
+        Stage("prepare-sft", lambda ctx: _prepare_sft(recipe, ctx), sft_data, lambda _ctx: [Path(data.sft_file)]),
         Stage("sft", lambda ctx: _sft(recipe, ctx), ("model", "sft"), lambda ctx: [ctx.run_dir / "prepare-sft"]),
-        Stage("prepare-rl", lambda ctx: _prepare_rl(recipe, ctx), ("data",), lambda _ctx: [Path(data.rl_file)]),
-        Stage("grpo", lambda ctx: _grpo(recipe, ctx), ("grpo",), lambda ctx: [ctx.run_dir / "prepare-rl"]),
+        Stage(
+            "prepare-rl", lambda ctx: _prepare_rl(recipe, ctx), rl_data + rl_filter, lambda _ctx: [Path(data.rl_file)]
+        ),
+        Stage("grpo", lambda ctx: _grpo(recipe, ctx), ("model.family", "grpo"), _grpo_inputs),
         Stage(
             "merge", lambda ctx: _merge(recipe, ctx), ("merge",), lambda ctx: [ctx.run_dir / "grpo" / "checkpoints"]
         ),
-        Stage("eval", lambda ctx: _eval(recipe, ctx), ("eval",), lambda _ctx: [Path(recipe.eval.data_file)]),
+        Stage(
+            "eval",
+            lambda ctx: _eval(recipe, ctx),
+            ("model.path", "eval"),
+            lambda ctx: [
+                Path(recipe.eval.data_file),
+                ctx.run_dir / "sft" / "checkpoint",
+                ctx.run_dir / "merge" / "hf",
+            ],
+        ),
         Stage("report", lambda ctx: _report(recipe, ctx), (), lambda ctx: [ctx.run_dir / "eval"]),
     ]
+
+
+def _grpo_inputs(ctx: StageContext) -> list[Path]:
+    """GRPO reads the RL data and the SFT checkpoint (its own checkpoints are not inputs: verl resumes from them)."""
+    return [ctx.run_dir / "prepare-rl" / "data", ctx.run_dir / "sft" / "checkpoint"]
 
 
 def _prepare_sft(recipe: RecipeConfig, ctx: StageContext) -> Mapping[str, Any]:
@@ -44,7 +63,7 @@ def _prepare_sft(recipe: RecipeConfig, ctx: StageContext) -> Mapping[str, Any]:
     if ctx.dry_run:
         return {"dry_run": f"videokr data prepare-sft --input {recipe.data.sft_file} --output-dir {out}"}
     result = prepare_sft(recipe.data.sft_file, out, video_root=video_root, style=recipe.data.prompt_style)
-    return {"dataset_dir": str(out), "rows": _count(result, "written")}
+    return {"dataset_dir": str(out), "rows": result.written, "skipped": result.skipped}
 
 
 def _sft(recipe: RecipeConfig, ctx: StageContext) -> Mapping[str, Any]:
@@ -85,7 +104,12 @@ def _prepare_rl(recipe: RecipeConfig, ctx: StageContext) -> Mapping[str, Any]:
         style=recipe.data.prompt_style,
         length_filter=length_filter,
     )
-    return {"data_dir": str(out), "train": _count(result, "train"), "test": _count(result, "test")}
+    return {
+        "data_dir": str(out),
+        "train_rows": result.train_rows,
+        "test_rows": result.test_rows,
+        "dropped": result.dropped,
+    }
 
 
 def _grpo(recipe: RecipeConfig, ctx: StageContext) -> Mapping[str, Any]:
@@ -200,10 +224,6 @@ def _order(names: Mapping[str, Any]) -> list[str]:
     """base, sft, grpo first (the order of the recipe), then controls and other names alphabetically."""
     preferred = ["base", "sft", "grpo"]
     return sorted(names, key=lambda n: (preferred.index(n) if n in preferred else len(preferred), n))
-
-
-def _count(result: Any, field: str) -> Any:
-    return getattr(result, field, None)
 
 
 def _require_success(stage: str, code: int) -> None:
