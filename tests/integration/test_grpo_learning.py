@@ -9,6 +9,7 @@ time (reward ~0.45) and GRPO can only raise the reward by reading the video. (A 
 first: within a CPU-sized budget GRPO did not teach a random vision tower to see colour; reward stayed ~0.4.)
 """
 
+import os
 import random
 from pathlib import Path
 
@@ -123,12 +124,11 @@ def warm_up_format(model_dir: Path, parquet: Path, out: Path, steps: int = 120, 
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="not reached yet on CPU within a CI budget: measured mean reward 0.37 (first 5 steps) -> 0.42 (last 5) "
-    "over 40 steps on this duration task, 0.38 -> 0.41 over 25 steps on a red/blue colour task (2-core machine under "
-    "load, ~10 s per step); the start is at chance as designed, the rise is not yet clear",
-)
+# Opt-in, not part of `make test`: the rise is not reached yet on CPU within a CI budget (measured mean reward
+# 0.37 over the first 5 steps -> 0.42 over the last 5 of 40 on this duration task, 0.38 -> 0.41 over 25 steps on a
+# red/blue colour task, ~10 s per step on a loaded 2-core machine, ~13 minutes a run). Run it with
+# VIDEOKR_LEARNING_TESTS=1 while working on it; issue 7 stays open until it passes.
+@pytest.mark.skipif(os.environ.get("VIDEOKR_LEARNING_TESTS") != "1", reason="opt-in: VIDEOKR_LEARNING_TESTS=1")
 def test_grpo_raises_reward_on_a_video_dependent_task(tmp_path, tiny_qwen2_5_vl):
     data = write_task(tmp_path)
     start = warm_up_format(tiny_qwen2_5_vl, data / "train.parquet", tmp_path / "warm")
