@@ -75,11 +75,22 @@ def test_plan_cpu_uses_hf_model_on_cpu(family: str) -> None:
     assert argv[argv.index("--model") + 1] == family
     margs = dict(kv.split("=", 1) for kv in argv[argv.index("--model_args") + 1].split(","))
     assert margs == {
-        "pretrained": "/m", "max_num_frames": "4", "fps": "2", "max_pixels": "200704",
+        "pretrained": "/m", "max_num_frames": "4", "fps": "2", "max_pixels": "200704", "min_pixels": "200704",
         "attn_implementation": "sdpa", "device": "cpu", "device_map": "cpu",
     }  # fmt: skip
     assert argv[argv.index("--limit") + 1] == "3" and argv[-2:] == ["--verbosity", "DEBUG"]
     assert plan.env["CUDA_VISIBLE_DEVICES"] == "" and plan.env["FORCE_QWENVL_VIDEO_READER"] == "decord"
+
+
+def test_plan_cpu_keeps_min_pixels_at_most_max_pixels() -> None:
+    cfg = load_config(EvalConfig, None, ["generation.max_pixels=4096"])
+    plan = plan_lmms_eval(
+        cfg, model="/m", tasks=["videokr_eval"], include_paths=["/t"], output_path="/o", family="qwen3_vl",
+        device="cpu", python="/p/bin/python",
+    )  # fmt: skip
+    argv = list(plan.argv)
+    margs = dict(kv.split("=", 1) for kv in argv[argv.index("--model_args") + 1].split(","))
+    assert margs["min_pixels"] == margs["max_pixels"] == "4096"
 
 
 def test_plan_backend_override() -> None:

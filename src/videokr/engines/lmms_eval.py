@@ -54,6 +54,9 @@ def resolve_backend(cfg: EvalConfig, device: Device, family: str) -> str:
     return "vllm_generate" if device == "gpu" else HF_BACKENDS[family]
 
 
+HF_DEFAULT_MIN_PIXELS = 256 * 28 * 28  # lmms-eval 0.7.3's qwen2_5_vl / qwen3_vl default
+
+
 def model_args(cfg: EvalConfig, model: str, backend: str, family: str, device: Device) -> str:
     """lmms-eval's `--model_args` string with the published video and length settings; cfg.model_args win."""
     gen = cfg.generation
@@ -78,6 +81,8 @@ def model_args(cfg: EvalConfig, model: str, backend: str, family: str, device: D
             "max_num_frames": gen.max_frames,
             "fps": _number(gen.fps),
             "max_pixels": gen.max_pixels,
+            # the HF models default min_pixels to 256x28x28 and qwen-vl-utils asserts min <= max
+            "min_pixels": min(gen.max_pixels, HF_DEFAULT_MIN_PIXELS),
             "attn_implementation": "sdpa",
         }
         if device == "cpu":  # the default device_map=auto moves inputs to CUDA (ENGINES.md 6)
