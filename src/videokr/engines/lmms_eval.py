@@ -367,7 +367,10 @@ def score_answers(cfg: EvalConfig, stage: Path) -> tuple[Path, dict[str, Any]]:
     done = answered(stage)
     missing = [row_id for row_id in rows.ids if row_id not in done]
     if missing:
-        raise EngineError(f"{len(missing)} rows have no answer (first: {missing[0]}); re-run to generate them")
+        # lmms-eval reports a failed generation on its log and still exits 0: point at the newest log.
+        logs = sorted(stage.glob("chunks/*/engine.log"))
+        where = f"; see {logs[-1]}" if logs else ""
+        raise EngineError(f"{len(missing)} rows have no answer (first: {missing[0]}){where}; re-run to generate them")
     predictions = [{**row, "prediction": done[row[ROW_ID_FIELD]]["prediction"]} for row in rows.rows]
     write_jsonl(stage / "predictions.jsonl", predictions)
     summary = score_samples(
