@@ -227,9 +227,7 @@ def train_grpo(
     dry_run: bool = False,
 ) -> tuple[LaunchPlan, int]:
     """Plan and run GRPO, then gather verl's per-step metrics into `stage_dir/metrics.jsonl`; plan + exit code."""
-    plan = plan_grpo(
-        cfg, stage_dir=stage_dir, model_path=model_path, family=family, python=python, strict=not dry_run
-    )
+    plan = plan_grpo(cfg, stage_dir=stage_dir, model_path=model_path, family=family, python=python, strict=not dry_run)
     if dry_run:
         return plan, 0
     check_grpo_inputs(cfg, model_path)
