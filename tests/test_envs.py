@@ -81,3 +81,22 @@ def test_check_reports_a_version_mismatch_against_the_pins(tmp_path: Path) -> No
     spec = envs.EnvSpec("cpu", requirements, envs.STAGES)
     report = envs._check_stage("sft", spec, sys.executable, envs.read_pins(requirements), "cpu", None)
     assert any("torch" in problem and "0.0.1 pinned" in problem for problem in report.problems)
+
+
+def test_launch_python_prefers_the_override_then_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDEOKR_RL_PYTHON", "/envs/rl/bin/python")
+    assert envs.launch_python("rl") == "/envs/rl/bin/python"
+    monkeypatch.delenv("VIDEOKR_RL_PYTHON")
+    expected = envs.project_root() / ".venvs" / "rl" / "bin" / "python"
+    assert envs.launch_python("rl") == (str(expected) if expected.exists() else sys.executable)
+
+
+def test_a_created_gpu_env_is_what_its_stage_launches_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python = tmp_path / ".venvs" / "sft" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    (tmp_path / "envs").symlink_to(envs.envs_dir())
+    monkeypatch.setenv("VIDEOKR_ENVS_DIR", str(tmp_path / "envs"))
+    monkeypatch.delenv("VIDEOKR_SFT_PYTHON", raising=False)
+    assert envs.launch_python("sft") == str(python)
+    assert envs.launch_python("eval") == sys.executable

@@ -67,7 +67,7 @@ def launch_eval(args: argparse.Namespace) -> int:
     if not args.model and args.config is None:
         raise ConfigError("videokr eval needs --model PATH (or a verb: videokr eval score ...)")
     cfg = build_eval_config(args)
-    result = evaluate(cfg, python=args.python or sys.executable, dry_run=args.dry_run, chunk_size=args.chunk_size)
+    result = evaluate(cfg, python=args.python, dry_run=args.dry_run, chunk_size=args.chunk_size)
     if args.dry_run:
         for plan in result.plans:
             print(format_plan(plan))

@@ -40,7 +40,7 @@ def _merge(args: argparse.Namespace) -> int:
     root = checkpoint_root(args.path)
     stage_dir = (args.out.absolute().parent if args.out else root.absolute().parent) / "merge"
     plan, target, code = merge_checkpoint(
-        cfg, checkpoint_dir=str(root), stage_dir=stage_dir, python=args.python or sys.executable, dry_run=args.dry_run
+        cfg, checkpoint_dir=str(root), stage_dir=stage_dir, python=args.python, dry_run=args.dry_run
     )
     if args.dry_run:
         print(format_plan(plan), end="")

@@ -50,7 +50,7 @@ def _sft(args: argparse.Namespace) -> int:
         stage_dir=stage_dir,
         model_path=recipe.model.path,
         family=recipe.model.family,
-        python=args.python or sys.executable,
+        python=args.python,
         dry_run=args.dry_run,
     )
     if args.dry_run:

@@ -52,7 +52,7 @@ def _grpo(args: argparse.Namespace) -> int:
         stage_dir=stage_dir,
         model_path=resolve_model(recipe),
         family=recipe.model.family,
-        python=args.python or sys.executable,
+        python=args.python,
         dry_run=args.dry_run,
     )
     if args.dry_run:

@@ -141,6 +141,19 @@ def stage_python(stage: Stage, profile: Profile = "cpu", prefix: str | os.PathLi
     return sys.executable
 
 
+def launch_python(stage: Stage) -> str:
+    """The Python a launch of `stage` uses when none is given: VIDEOKR_<STAGE>_PYTHON, else the gpu profile's
+    environment of that stage when it was created (`videokr env create --profile gpu`), else this interpreter."""
+    override = os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON")
+    if override:
+        return override
+    try:
+        candidate = project_root() / ".venvs" / stage / "bin" / "python"
+    except EngineError:  # installed without the checkout's envs/: only this interpreter is known
+        return sys.executable
+    return str(candidate) if candidate.exists() else sys.executable
+
+
 def check_envs(profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> list[StageReport]:
     """Inspect the environment of every stage; each report lists its problems (none when all is well)."""
     reports = []

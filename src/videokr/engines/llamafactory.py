@@ -7,7 +7,6 @@ stage with the same plan continues it.
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 
 from videokr.config.sft import SFTConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan, venv_executable
+from videokr.engines.envs import launch_python
 from videokr.errors import DataError, EngineError
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def plan_sft(
         env.update(_torchrun_env(cfg, n_gpus))
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
-    exe = venv_executable(python or sys.executable, "llamafactory-cli")
+    exe = venv_executable(python or launch_python("sft"), "llamafactory-cli")
     return LaunchPlan(argv=(exe, "train", yaml_path), env=env, cwd=str(stage), files=files, name="sft")
 
 

@@ -9,7 +9,6 @@ the hub) run in one lmms-eval call. Predictions are then scored with videokr.sco
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 
 from videokr.config.evaluation import EvalConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
+from videokr.engines.envs import launch_python
 from videokr.errors import ConfigError, DataError, EngineError
 from videokr.io import append_jsonl, read_jsonl, write_jsonl, write_text
 from videokr.tasks import GENERAL_DIR, VIDEOKR_EVAL_DIR
@@ -145,7 +145,7 @@ def plan_lmms_eval(
 ) -> LaunchPlan:
     """`python -m lmms_eval` for `tasks` with videokr's include paths, logging every sample."""
     backend = resolve_backend(cfg, device, family)
-    argv = [python or sys.executable, "-m", "lmms_eval", "--model", backend]
+    argv = [python or launch_python("eval"), "-m", "lmms_eval", "--model", backend]
     argv += ["--model_args", model_args(cfg, model, backend, family, device), "--tasks", ",".join(tasks)]
     for path in include_paths:
         argv += ["--include_path", path]

@@ -10,12 +10,12 @@ import importlib.util
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
+from videokr.engines.envs import launch_python
 from videokr.engines.verl_metrics import RAW_METRICS, collect_metrics
 from videokr.errors import DataError, EngineError
 
@@ -201,7 +201,7 @@ def plan_grpo(
     if not model:
         raise EngineError("no model to train: set grpo.model_path, or run sft first, or set model.path")
     overrides = render_grpo_overrides(cfg, model_path=model, family=family, device=device, n_gpus=n_gpus)
-    argv = [python or sys.executable, "-m", "verl.trainer.main_ppo"]
+    argv = [python or launch_python("rl"), "-m", "verl.trainer.main_ppo"]
     argv += [f"{key}={hydra_value(value)}" for key, value in overrides.items()]
     return LaunchPlan(argv=tuple(argv), env=grpo_env(device, family, stage), cwd=str(stage), name="grpo")
 
@@ -267,7 +267,7 @@ def plan_merge(
         raise DataError(f"{actor} not found: {step_dir} holds no actor checkpoint")
     target = Path(cfg.target_dir) if cfg.target_dir else step_dir.parent.parent / "merged" / step_dir.name
     argv = (
-        python or sys.executable,
+        python or launch_python("rl"),
         "-m",
         "verl.model_merger",
         "merge",
