@@ -2,6 +2,7 @@
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
@@ -21,3 +22,16 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     print("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)))
     for r in cells:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, section: str, env: str, example: str) -> None:
+    """The arguments every `videokr train <verb>` shares: recipe, overrides, stage dir, interpreter, dry run."""
+    parser.add_argument("config", type=Path, help="recipe YAML (configs/recipes/*.yaml)")
+    parser.add_argument("overrides", nargs="*", help=f"dotted overrides, e.g. {example}")
+    parser.add_argument(
+        "--stage-dir",
+        type=Path,
+        help=f"where command.sh, engine.log and rendered files go (default: the parent of {section}.output_dir)",
+    )
+    parser.add_argument("--python", help=f"interpreter of the {env} environment (default: see `videokr env check`)")
+    parser.add_argument("--dry-run", action="store_true", help="print the command, environment and files; run nothing")

@@ -1,12 +1,12 @@
 """`videokr train sft CONFIG [key=value ...] [--dry-run]`: full SFT with LLaMA-Factory (GRPO adds `train grpo`)."""
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from videokr.cli.common import add_noun
+from videokr.cli import train_grpo
+from videokr.cli.common import add_noun, add_training_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -19,23 +19,9 @@ def register(subparsers: Any) -> None:
         "`llamafactory-cli train` in the sft environment. Example: videokr train sft "
         "configs/recipes/qwen2_5vl.yaml sft.dataset_dir=runs/x/sft/data sft.max_steps=10 --dry-run",
     )
-    sft.add_argument("config", type=Path, help="recipe YAML (configs/recipes/*.yaml)")
-    sft.add_argument("overrides", nargs="*", help="dotted overrides, e.g. sft.learning_rate=2e-5")
-    sft.add_argument(
-        "--stage-dir",
-        type=Path,
-        help="where the rendered files, command.sh and engine.log go (default: the parent of sft.output_dir)",
-    )
-    sft.add_argument("--python", help="interpreter of the sft environment (default: this one)")
-    sft.add_argument("--dry-run", action="store_true", help="print the command, environment and files; run nothing")
+    add_training_arguments(sft, "sft", "sft", "sft.learning_rate=2e-5")
     sft.set_defaults(func=_sft)
-    try:
-        train_grpo = importlib.import_module("videokr.cli.train_grpo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "videokr.cli.train_grpo":
-            raise
-    else:
-        train_grpo.register_verbs(verbs)
+    train_grpo.register_verbs(verbs)
 
 
 def _sft(args: argparse.Namespace) -> int:

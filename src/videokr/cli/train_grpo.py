@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videokr.cli.common import add_training_arguments
+
 
 def register_verbs(verbs: Any) -> None:
     """Add the `grpo` verb to the `train` noun (called by videokr.cli.train)."""
@@ -16,15 +18,7 @@ def register_verbs(verbs: Any) -> None:
         "resumes from the last checkpoint. Example: videokr train grpo configs/recipes/qwen3vl.yaml "
         "grpo.data_dir=runs/x/grpo/data grpo.total_training_steps=2 --dry-run",
     )
-    grpo.add_argument("config", type=Path, help="recipe YAML (configs/recipes/*.yaml)")
-    grpo.add_argument("overrides", nargs="*", help="dotted overrides, e.g. grpo.lr=3e-6")
-    grpo.add_argument(
-        "--stage-dir",
-        type=Path,
-        help="where command.sh, engine.log and metrics.jsonl go (default: the parent of grpo.output_dir)",
-    )
-    grpo.add_argument("--python", help="interpreter of the rl environment (default: this one)")
-    grpo.add_argument("--dry-run", action="store_true", help="print the command, environment and files; run nothing")
+    add_training_arguments(grpo, "grpo", "rl", "grpo.lr=3e-6")
     grpo.set_defaults(func=_grpo)
 
 
