@@ -10,7 +10,6 @@ from videokr.config import EvalConfig, load_config
 from videokr.engines.lmms_eval import (
     ANSWERS_FILE,
     ROW_ID_FIELD,
-    detect_family,
     evaluate,
     harvest_samples,
     plan_lmms_eval,
@@ -18,6 +17,7 @@ from videokr.engines.lmms_eval import (
     render_videokr_task,
 )
 from videokr.errors import ConfigError, DataError
+from videokr.families import detect_family
 from videokr.tasks import GENERAL_DIR
 
 
@@ -115,12 +115,12 @@ def test_detect_family(tmp_path: Path, model_type: str | None, name: str, expect
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text(json.dumps({"model_type": model_type}))
         model = str(tmp_path / name)
-    assert detect_family(model) == expected
+    assert detect_family(model, guess_from_name=True) == expected
 
 
 def test_detect_family_unknown_raises() -> None:
-    with pytest.raises(ConfigError, match=r"eval\.family"):
-        detect_family("some/llava")
+    with pytest.raises(ConfigError, match="cannot tell the model family"):
+        detect_family("some/llava", guess_from_name=True)
 
 
 def test_render_videokr_task_fills_run_values() -> None:

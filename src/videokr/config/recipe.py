@@ -8,8 +8,7 @@ from typing import Any, Literal
 from videokr.config.base import load_config
 from videokr.config.evaluation import EvalConfig
 from videokr.config.sft import SFTConfig
-
-Family = Literal["qwen2_5_vl", "qwen3_vl"]
+from videokr.families import Family
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from videokr.data.videos import (
-    Family,
     ProcessorConfig,
     TokenCount,
     VideoInfo,
     VideoSettings,
     count_visual_tokens,
-    read_family,
 )
 from videokr.deps import require
 from videokr.errors import ConfigError
+from videokr.families import Family, detect_family
 
 # verl's RLHFDataset._build_messages splits user text on these placeholders.
 PLACEHOLDER_RE = re.compile("(<image>|<video>|<audio>)")
@@ -62,7 +61,7 @@ class PromptBudget:
         `image_patch_size` is verl's `data.image_patch_size`: verl's default trainer config sets 14 even for
         Qwen3-VL (PROTOCOL.md section 8); pass 14 to reproduce that, leave None for the processor's own.
         """
-        fam = family or read_family(model_path)
+        fam = family or detect_family(model_path)
         transformers = require("transformers")
         try:
             processor = transformers.AutoProcessor.from_pretrained(os.fspath(model_path))

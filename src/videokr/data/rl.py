@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from videokr.data.read import Row, read_rows, resolve_video_path, to_sample
-from videokr.data.videos import Family
 from videokr.errors import ConfigError, DataError, VideoKRError
+from videokr.families import Family
 from videokr.io import atomic_open
 from videokr.prompts import Style, render_prompt
 from videokr.records import ALIASES, RowIssue, Sample, raw_video_value

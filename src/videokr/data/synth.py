@@ -305,7 +305,7 @@ def generate_demo_corpus(
     n_caption: int = 300,
     seed: int = 0,
     mc_fraction: float = 0.75,
-    option_order: Literal["shuffled", "fixed"] = "shuffled",
+    option_order: Literal["shuffled", "fixed"] = "fixed",
     rows_per_video: int = 1,
     size: int = 64,
     seconds: float = 2.0,
@@ -316,6 +316,8 @@ def generate_demo_corpus(
 
     Answers need the clip (the flame's colour) together with the knowledge bank FLAMES; eval rows ask about clips
     that no training row uses; `blank` also writes the eval clips with every frame black under `root/blank`.
+    `option_order="fixed"` lists every question's four options in knowledge-bank (FLAMES) order, "shuffled" in
+    random order; which three distractors appear is random either way, so the letter still needs the clip.
     Deterministic given the arguments.
     """
     if min(n_train, n_eval) < 1 or min(n_rl, n_caption) < 0 or rows_per_video < 1:

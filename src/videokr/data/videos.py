@@ -7,26 +7,24 @@ processor (transformers' Qwen2VLVideoProcessor / Qwen3VLVideoProcessor), which c
 (PROTOCOL.md section 8, "token budgets"). The arithmetic is tested against the real processors on decoded videos.
 """
 
-import json
 import logging
 import math
 import os
 import struct
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Literal
 
 import av
 import numpy as np
 
 from videokr.errors import ConfigError, VideoError
+from videokr.families import Family, detect_family
 
 log = logging.getLogger(__name__)
 
 VideoStatus = Literal["ok", "missing", "unreadable", "no_video_stream", "zero_duration"]
 Consumer = Literal["qwen_vl_utils", "llamafactory"]
-Family = Literal["qwen2_5_vl", "qwen3_vl"]
 FAMILIES: tuple[Family, ...] = ("qwen2_5_vl", "qwen3_vl")
 
 # qwen_vl_utils/vision_process.py (0.0.14) constants, used verbatim.
@@ -332,28 +330,11 @@ class ProcessorConfig:
         )
 
 
-def family_from_model_type(model_type: str) -> Family:
-    """Map a config.json `model_type` to a family name."""
-    if model_type in ("qwen2_5_vl", "qwen2_vl"):
-        return "qwen2_5_vl"
-    if model_type in ("qwen3_vl", "qwen3_vl_moe"):
-        return "qwen3_vl"
-    raise ConfigError(f"unsupported model_type {model_type!r}: expected qwen2_5_vl or qwen3_vl")
-
-
-def read_family(model_dir: str | os.PathLike[str]) -> Family:
-    """The family of a checkpoint, from its config.json `model_type`."""
-    config = Path(model_dir) / "config.json"
-    if not config.is_file():
-        raise ConfigError(f"{config}: not found; pass --family or a checkpoint directory")
-    return family_from_model_type(str(json.loads(config.read_text(encoding="utf-8")).get("model_type", "")))
-
-
 def load_processor_config(model_dir: str | os.PathLike[str], family: Family | None = None) -> ProcessorConfig:
     """The video-processor settings a checkpoint really loads with (through transformers' AutoVideoProcessor)."""
     from videokr.deps import require
 
-    fam = family or read_family(model_dir)
+    fam = family or detect_family(model_dir)
     transformers = require("transformers")
     try:
         processor = transformers.AutoVideoProcessor.from_pretrained(os.fspath(model_dir))

@@ -20,6 +20,7 @@ from videokr.config.evaluation import EvalConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python
 from videokr.errors import ConfigError, DataError, EngineError
+from videokr.families import detect_family
 from videokr.io import append_jsonl, read_jsonl, write_jsonl, write_text
 from videokr.tasks import GENERAL_DIR, VIDEOKR_EVAL_DIR
 
@@ -30,21 +31,6 @@ ROW_ID_FIELD = "_videokr_id"
 METRIC = "videokr_acc"
 ANSWERS_FILE = "answers.jsonl"
 HF_BACKENDS = {"qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl"}
-
-
-def detect_family(model: str) -> str:
-    """qwen2_5_vl or qwen3_vl, from a local checkpoint's config.json (model_type), else from the model's name."""
-    config = Path(model) / "config.json"
-    if config.is_file():
-        model_type = str(json.loads(config.read_text(encoding="utf-8")).get("model_type", ""))
-        if model_type in HF_BACKENDS:
-            return model_type
-    name = model.lower().replace("-", "").replace("_", "").replace(".", "")
-    if "qwen3" in name:
-        return "qwen3_vl"
-    if "qwen25" in name or "qwen2vl" in name:
-        return "qwen2_5_vl"
-    raise ConfigError(f"cannot tell the model family of {model!r}: set eval.family (qwen2_5_vl or qwen3_vl)")
 
 
 def resolve_backend(cfg: EvalConfig, device: Device, family: str) -> str:
@@ -266,7 +252,7 @@ def evaluate(
         raise ConfigError("no model to evaluate: pass --model PATH (or set eval.model)")
     stage = Path(stage_dir or cfg.output_dir).absolute()
     device = resolve_device(cfg.device, count_gpus() if gpus is None else gpus, strict=not dry_run)
-    family = cfg.family if cfg.family != "auto" else detect_family(cfg.model)
+    family = cfg.family if cfg.family != "auto" else _detect_family(cfg.model)
     general = [t for t in cfg.tasks if t != VIDEOKR_TASK]
     plans: list[LaunchPlan] = []
     generated = reused = 0
@@ -297,6 +283,13 @@ def evaluate(
     if VIDEOKR_TASK in cfg.tasks and code == 0 and not dry_run:
         scores_dir, metrics = score_answers(cfg, stage)
     return EvalResult(code, plans, generated, reused, scores_dir, metrics)
+
+
+def _detect_family(model: str) -> str:
+    try:
+        return detect_family(model, guess_from_name=True)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (eval.family: qwen2_5_vl or qwen3_vl)") from exc
 
 
 def _run_videokr_eval(

@@ -7,6 +7,7 @@ config, random safetensors weights, generation config) that `AutoProcessor` and
 `videokr tiny build --family qwen3_vl --size small runs/tiny-qwen3`.
 """
 
+from videokr.families import detect_family
 from videokr.tiny.build import (
     FAMILIES,
     FAMILY_SPECS,
@@ -16,7 +17,6 @@ from videokr.tiny.build import (
     Size,
     build_tiny_model,
     count_parameters,
-    detect_family,
 )
 from videokr.tiny.frames import frames_metadata, read_frames, sample_indices
 

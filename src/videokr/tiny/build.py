@@ -13,14 +13,13 @@ from typing import Any, Literal
 
 from videokr.deps import require
 from videokr.errors import DataError
+from videokr.families import FAMILIES, Family
 from videokr.tiny.templates import CHAT_TEMPLATES
 from videokr.tiny.tokenizer import build_tokenizer
 
 log = logging.getLogger(__name__)
 
-Family = Literal["qwen2_5_vl", "qwen3_vl"]
 Size = Literal["small", "demo"]
-FAMILIES: tuple[Family, ...] = ("qwen2_5_vl", "qwen3_vl")
 SIZES: tuple[Size, ...] = ("small", "demo")
 
 
@@ -250,21 +249,6 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     staging.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def detect_family(model_dir: str | Path) -> Family:
-    """The family of a checkpoint, read from its config.json `model_type`."""
-    config_path = Path(model_dir) / "config.json"
-    try:
-        model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
-    except FileNotFoundError as exc:
-        raise DataError(f"{config_path}: missing; not a Hugging Face checkpoint directory") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{config_path}: invalid JSON ({exc})") from exc
-    for family in FAMILIES:
-        if model_type == family:
-            return family
-    raise DataError(f"{config_path}: model_type {model_type!r} is not one of {', '.join(FAMILIES)}")
 
 
 def count_parameters(model_dir: str | Path) -> int:
