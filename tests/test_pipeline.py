@@ -120,3 +120,14 @@ def test_a_changed_input_file_reruns_the_stage_that_reads_it(tmp_path: Path) -> 
     rec = Recorder()
     run_stages(chain(rec), tmp_path, {})
     assert rec.calls == ["b", "c"]
+
+
+def test_a_stage_with_an_engine_env_records_its_package_versions(tmp_path: Path) -> None:
+    def run(ctx: StageContext) -> Mapping[str, Any]:
+        return {}
+
+    run_stages([Stage("train", run, env="sft"), Stage("convert", run)], tmp_path, {})
+    stages = json.loads((tmp_path / "manifest.json").read_text())["stages"]
+    versions = stages["train"]["versions"]
+    assert versions["python"].count(".") == 2 and versions["videokr"] is not None
+    assert "llamafactory" in versions and "versions" not in stages["convert"]

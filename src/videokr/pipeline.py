@@ -37,6 +37,7 @@ class Stage:
     run: Callable[["StageContext"], Mapping[str, Any]]
     config_keys: tuple[str, ...] = ()
     inputs: Callable[["StageContext"], Iterable[Path]] = lambda _ctx: ()
+    env: str | None = None  # the engine environment it launches in (sft, rl, eval): its versions are recorded
 
 
 @dataclass
@@ -112,6 +113,8 @@ def run_stages(
 def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, manifest: dict[str, Any]) -> None:
     ctx.stage_dir.mkdir(parents=True, exist_ok=True)
     entries[stage.name] = {"status": "running", "fingerprint": fp, "started": _now(), "videokr": __version__}
+    if stage.env is not None:
+        entries[stage.name]["versions"] = stage_versions(stage.env)
     save_manifest(ctx.run_dir, manifest)
     try:
         outputs = dict(stage.run(ctx))
@@ -123,6 +126,17 @@ def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, 
         raise
     entries[stage.name].update(status="done", ended=_now(), outputs=_jsonable(outputs))
     save_manifest(ctx.run_dir, manifest)
+
+
+def stage_versions(env: str) -> dict[str, str | None]:
+    """Versions of the key packages in the environment a stage launches in (read from metadata, not imported)."""
+    from videokr.engines import envs
+
+    stage = next((known for known in envs.STAGES if known == env), None)
+    if stage is None:
+        return {}
+    probe = envs.probe_versions(envs.launch_python(stage), envs.KEY_PACKAGES[stage])
+    return {} if probe is None else {"python": probe[0], **probe[1]}
 
 
 def failure_message(stage: str, stage_dir: Path, exc: BaseException, tail_lines: int = 20) -> str:

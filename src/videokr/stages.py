@@ -28,11 +28,13 @@ def recipe_stages(recipe: RecipeConfig) -> list[Stage]:
     rl_filter = ("model", "grpo.max_prompt_length", "grpo.image_patch_size")
     return [
         Stage("prepare-sft", lambda ctx: _prepare_sft(recipe, ctx), sft_data, lambda _ctx: [Path(data.sft_file)]),
-        Stage("sft", lambda ctx: _sft(recipe, ctx), ("model", "sft"), lambda ctx: [ctx.run_dir / "prepare-sft"]),
+        Stage(
+            "sft", lambda ctx: _sft(recipe, ctx), ("model", "sft"), lambda ctx: [ctx.run_dir / "prepare-sft"], "sft"
+        ),
         Stage(
             "prepare-rl", lambda ctx: _prepare_rl(recipe, ctx), rl_data + rl_filter, lambda _ctx: [Path(data.rl_file)]
         ),
-        Stage("grpo", lambda ctx: _grpo(recipe, ctx), ("model.family", "grpo"), _grpo_inputs),
+        Stage("grpo", lambda ctx: _grpo(recipe, ctx), ("model.family", "grpo"), _grpo_inputs, "rl"),
         Stage(
             "merge", lambda ctx: _merge(recipe, ctx), ("merge",), lambda ctx: [ctx.run_dir / "grpo" / "checkpoints"]
         ),

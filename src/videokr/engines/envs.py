@@ -179,7 +179,7 @@ def _check_stage(
     if missing and profile == "gpu":
         return StageReport(stage, spec.name, python, "?", {}, (f"no {spec.name} environment at {where} (fix: {fix})",))
     packages = KEY_PACKAGES[stage]
-    probe = _probe_versions(python, packages)
+    probe = probe_versions(python, packages)
     if probe is None:
         return StageReport(stage, spec.name, python, "?", {}, (f"{python} does not run (fix: {fix})",))
     py_version, versions = probe
@@ -206,7 +206,7 @@ print(json.dumps({"python": sys.version.split()[0], "versions": out}))
 """
 
 
-def _probe_versions(python: str, packages: tuple[str, ...]) -> tuple[str, dict[str, str | None]] | None:
+def probe_versions(python: str, packages: tuple[str, ...]) -> tuple[str, dict[str, str | None]] | None:
     """Versions of `packages` in the environment of `python`, read from metadata (nothing is imported)."""
     try:
         result = subprocess.run([python, "-c", _PROBE, *packages], capture_output=True, text=True, timeout=60)
