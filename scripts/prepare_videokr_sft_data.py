@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from videokr.cli import main
+from _translate import run_translated  # scripts/ is on sys.path when a script runs
 
 
 def translate(argv: list[str]) -> list[str]:
@@ -31,9 +31,4 @@ def translate(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    command = translate([a for a in argv if a != "--dry-run"])
-    if "--dry-run" in argv:
-        print("videokr " + " ".join(command))
-        sys.exit(0)
-    sys.exit(main(command))
+    sys.exit(run_translated(translate))
