@@ -1,6 +1,9 @@
 """Does the demo corpus teach a tiny Qwen-VL, and how fast? A plain-PyTorch SFT loop, timed, with held-out MC accuracy.
 
-Run: `.venv/bin/python benchmarks/demo_learning.py --out /tmp/demo_learning --sft-steps 1500`
+Run: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo_learning.py --out /tmp/demo_learning` (the defaults are
+the demo's: DemoSettings and the sft section of configs/recipes/demo.yaml). `--base-model DIR` and `--corpus DIR`
+reuse a base and a corpus; `--checkpoint DIR --corpus DIR` only probes a trained checkpoint (e.g. the output_dir of
+`videokr train sft configs/recipes/demo.yaml`) on the held-out MC rows, with real and blanked clips.
 It builds the demo corpus, the perception-trained base model (`videokr.demo.prepare_base_model`), then runs SFT
 with the vision tower frozen (as the published SFT) on the SFT prompt (`render_prompt(sample, "sft")`) and target,
 and every `--eval-every` steps scores greedy answers on the held-out multiple-choice rows rendered with the eval
@@ -19,7 +22,7 @@ import torch
 
 from videokr.answers import extract_choice, extract_eval_answer
 from videokr.data.read import read_samples
-from videokr.data.synth import FLAMES, SKILLS, answer_value, generate_demo_corpus, think_text
+from videokr.data.synth import FLAMES, SKILLS, DemoCorpus, answer_value, generate_demo_corpus, think_text
 from videokr.demo import CAPTION_PROMPTS, Example, TrainSettings, encode_examples, generate, prepare_base_model, train
 from videokr.prompts import render_prompt, render_sft_target
 from videokr.records import Sample
@@ -44,23 +47,45 @@ def mc_accuracy(
     return 100.0 * hits / len(rows), outputs
 
 
+def existing_corpus(root: Path) -> DemoCorpus:
+    """The paths of a corpus already written by `generate_demo_corpus(root)`."""
+    blank = root / "blank"
+    return DemoCorpus(
+        root=root,
+        video_root=root,
+        sft_file=root / "demo_cot.jsonl",
+        rl_file=root / "demo_rl.jsonl",
+        eval_file=root / "demo_eval.jsonl",
+        caption_file=root / "demo_captions.jsonl",
+        blank_video_root=blank if blank.is_dir() else None,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/demo_learning"))
     parser.add_argument("--family", default="qwen3_vl")
-    parser.add_argument("--size", default="demo")
+    parser.add_argument("--size", default="small")
     parser.add_argument("--n-train", type=int, default=900)
-    parser.add_argument("--n-eval", type=int, default=160)
-    parser.add_argument("--n-caption", type=int, default=300)
-    parser.add_argument("--perception-steps", type=int, default=300)
-    parser.add_argument("--sft-steps", type=int, default=1500)
-    parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--n-eval", type=int, default=150)
+    parser.add_argument("--n-caption", type=int, default=600)
+    parser.add_argument("--perception-steps", type=int, default=800)
+    parser.add_argument("--sft-steps", type=int, default=1000)
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--perception-lr-vision", type=float, default=1e-2)
     parser.add_argument("--base-model", type=Path, help="reuse this perception-trained base (skip building one)")
+    parser.add_argument(
+        "--corpus", type=Path, help="reuse this demo corpus (skip generating one; --option-order etc. are then moot)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="only probe this trained checkpoint (e.g. LLaMA-Factory's output_dir) on the held-out MC rows",
+    )
     parser.add_argument("--perception-only", action="store_true", help="stop after probing the base model's colours")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--option-order", default="shuffled", choices=["shuffled", "fixed"])
+    parser.add_argument("--option-order", default="fixed", choices=["shuffled", "fixed"])
     parser.add_argument("--prompt-style", default="compat", choices=["compat", "unified"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -72,14 +97,18 @@ def main() -> None:
         print(json.dumps(fields), flush=True)
 
     wall, cpu = time.perf_counter(), time.process_time()
-    corpus = generate_demo_corpus(
-        args.out / "corpus",
-        n_train=args.n_train,
-        n_rl=0,
-        n_eval=args.n_eval,
-        n_caption=args.n_caption,
-        seed=args.seed,
-        option_order=args.option_order,
+    corpus = (
+        existing_corpus(args.corpus)
+        if args.corpus
+        else generate_demo_corpus(
+            args.out / "corpus",
+            n_train=args.n_train,
+            n_rl=0,
+            n_eval=args.n_eval,
+            n_caption=args.n_caption,
+            seed=args.seed,
+            option_order=args.option_order,
+        )
     )
     report(stage="corpus", wall_s=round(time.perf_counter() - wall, 1), cpu_s=round(time.process_time() - cpu, 1))
 
@@ -87,14 +116,18 @@ def main() -> None:
     perception = TrainSettings(
         steps=args.perception_steps, batch_size=args.batch_size, warmup_steps=30, seed=args.seed
     )
-    base = args.base_model or prepare_base_model(
-        args.out / "base",
-        corpus.caption_file,
-        corpus.video_root,
-        family=args.family,
-        size=args.size,
-        settings=perception,
-        overwrite=True,
+    base = (
+        args.checkpoint
+        or args.base_model
+        or prepare_base_model(
+            args.out / "base",
+            corpus.caption_file,
+            corpus.video_root,
+            family=args.family,
+            size=args.size,
+            settings=perception,
+            overwrite=True,
+        )
     )
     report(stage="base", wall_s=round(time.perf_counter() - wall, 1), cpu_s=round(time.process_time() - cpu, 1))
 
@@ -114,6 +147,21 @@ def main() -> None:
         for name, root in (("video", corpus.video_root), ("blank", corpus.blank_video_root))
         if root is not None
     }
+    if args.checkpoint:
+        wall, cpu = time.perf_counter(), time.process_time()
+        chance = 100.0 * sum(1 / len(s.options) for s in eval_rows) / len(eval_rows)
+        acc = {name: mc_accuracy(model, processor, enc, eval_rows) for name, enc in probes.items()}
+        report(
+            stage="checkpoint_probe",
+            checkpoint=str(args.checkpoint),
+            n=len(eval_rows),
+            chance=round(chance, 1),
+            accuracy=round(acc["video"][0], 1),
+            blank_accuracy=round(acc["blank"][0], 1),
+            probe_wall_s=round(time.perf_counter() - wall, 1),
+            sample=acc["video"][1][:2],
+        )
+        return
     captions = encode_examples(
         processor,
         [Example(corpus.video_root / s.video_path, CAPTION_PROMPTS[-1]) for s in eval_rows],

@@ -140,11 +140,23 @@ def test_bad_sizes_are_refused(tmp_path: Path, kwargs: dict) -> None:
         generate_demo_corpus(tmp_path / "c", **kwargs)
 
 
-def test_fixed_option_order_keeps_the_knowledge_bank_order(tmp_path: Path) -> None:
-    made = generate_demo_corpus(
-        tmp_path / "c", n_train=12, n_rl=0, n_eval=3, n_caption=0, option_order="fixed", mc_fraction=1.0
-    )
-    order = {answer_value(f, s): i for s in SKILLS for i, f in enumerate(FLAMES)}
+@pytest.mark.parametrize(
+    ("order", "in_bank_order"),
+    [
+        pytest.param({}, True, id="default-is-fixed"),
+        pytest.param({"option_order": "fixed"}, True, id="fixed"),
+        pytest.param({"option_order": "shuffled"}, False, id="shuffled"),
+    ],
+)
+def test_option_order_follows_the_knowledge_bank_only_when_fixed(
+    tmp_path: Path, order: dict, in_bank_order: bool
+) -> None:
+    made = generate_demo_corpus(tmp_path / "c", n_train=12, n_rl=0, n_eval=3, n_caption=0, mc_fraction=1.0, **order)
+    rank = {answer_value(f, s): i for s in SKILLS for i, f in enumerate(FLAMES)}
+    sorted_rows = []
     for row in rows(made.sft_file):
-        positions = [order[line.split(". ", 1)[1]] for line in row["options"]]
-        assert positions == sorted(positions)
+        positions = [rank[line.split(". ", 1)[1]] for line in row["options"]]
+        sorted_rows.append(positions == sorted(positions))
+    assert len(sorted_rows) == 12
+    # shuffled: each row is in bank order with probability 1/24, so 12 sorted rows would mean no shuffling
+    assert all(sorted_rows) if in_bank_order else not all(sorted_rows)
