@@ -8,12 +8,14 @@ multiple-choice accuracy of base <= chance + 10, sft >= 80, grpo >= sft - 2, grp
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from videokr.config import load_recipe, to_yaml
 from videokr.demo import DemoSettings, TrainSettings, prepare_demo_inputs
+from videokr.deps import require
 from videokr.errors import ConfigError
 from videokr.io import write_text
 from videokr.pipeline import RunResult, Stage, StageContext, run_stages
@@ -91,6 +93,9 @@ def run_demo(
 
 
 def _prepare_inputs(ctx: StageContext, settings: DemoSettings) -> Mapping[str, Any]:
+    # The perception stage trains in this process: one thread is fastest for the tiny model, and about ten times
+    # faster than two when anything else shares the cores (benchmarks/demo_learning.py); OMP_NUM_THREADS wins.
+    require("torch").set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     inputs = prepare_demo_inputs(ctx.run_dir, settings)
     return {"corpus": str(inputs.corpus.root), "base_model": str(inputs.base_model)}
 
