@@ -147,6 +147,7 @@ def plan_lmms_eval(
     if device == "cpu":
         # torchvision.io.read_video is gone: qwen-vl-utils must use decord (ENGINES.md 1, 6).
         env.update(CUDA_VISIBLE_DEVICES="", FORCE_QWENVL_VIDEO_READER="decord")
+        env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")  # as for SFT on CPU: see llamafactory.py
     else:
         env["VLLM_WORKER_MULTIPROC_METHOD"] = "spawn"
     return LaunchPlan(argv=tuple(argv), env=env, cwd=None, files=dict(files or {}), name=name)
