@@ -1,66 +1,52 @@
 """GRPO through the real verl main_ppo on CPU learns a task whose answer is in the video.
 
-Task: is the clip short (1 s) or long (4 s)? `A. short` / `B. long`; every clip is one flat colour drawn from a
-fixed cycle, so only the clip's length (its number of frames, hence of video tokens) tells the answer; the question
-text is identical for every row. The reward is videokr's `compute_score` (PROTOCOL.md section 5). A random tiny
-model never writes `<answer>X</answer>`, so a short supervised warm-up (plain PyTorch, on verl's own dataset inputs)
-teaches the answer *format* as a fair coin flip between the letters: the starting policy is right about half of the
-time (reward ~0.45) and GRPO can only raise the reward by reading the video. (A red/blue colour task was tried
-first: within a CPU-sized budget GRPO did not teach a random vision tower to see colour; reward stayed ~0.4.)
+Task: "What colour is the flame in the video? A. red / B. green" (options always in that order), over the demo's
+flame clips (videokr.data.synth.flame_painter); only the clip tells the letter. The start is a model that already
+*perceives*: the demo's base (`videokr.demo.prepare_base_model`, a short caption pre-training on clips of all six
+flame colours, none of them used below). A short supervised warm-up then teaches the answer format
+`<think>The flame is <colour>.</think>\n<answer>X</answer>` with the letter a fair coin flip (both letters are
+trained for every clip), so the starting policy sees the colour but picks the letter at chance (reward ~0.55 =
+0.1 format + 0.9 x 1/2). GRPO with videokr's `compute_score` (PROTOCOL.md section 5) can only raise the reward by
+mapping what it sees to the letter. (Earlier attempts from a random vision tower did not learn within a CPU budget:
+0.37 -> 0.42 over 40 steps on a clip-length task, 0.38 -> 0.41 over 25 steps on a red/blue task.)
 """
 
 import os
 import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from videokr.cli import main
-from videokr.data.synth import write_video
+from videokr.data.synth import FLAMES, flame_painter, generate_demo_corpus, write_video
 from videokr.io import read_jsonl
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-COLOURS = [(230, 20, 20), (20, 20, 230), (20, 200, 20), (220, 220, 30)]
-SECONDS = {"A": 1.0, "B": 4.0}
-QUESTION = "<video>\nIs this clip short or long?\nOptions:\nA. short\nB. long\nAnswer with the letter."
-STEPS = 40
+OPTIONS = {"A": FLAMES[0], "B": FLAMES[3]}  # red, green
+QUESTION = (
+    "<video>\nWhat colour is the flame in the video?\nOptions:\nA. red\nB. green\n"
+    "Think first, then answer with the letter."
+)
+VIDEO = {"fps": 2.0, "min_frames": 4, "max_frames": 4, "min_pixels": 4096, "max_pixels": 4096}  # the demo's grid
+STEPS = int(os.environ.get("VIDEOKR_LEARNING_STEPS", "40"))
 
 
-def flat_painter(rgb: tuple[int, int, int], seed: int):
-    """Whole frames of one colour with light noise: the colour is the only thing that tells the answer."""
-    noise = np.random.default_rng(seed).integers(0, 24, size=(32, 32, 3), dtype=np.uint8)
-    frame = np.clip(noise.astype(np.int16) + np.array(rgb, dtype=np.int16), 0, 255).astype(np.uint8)
-    return lambda index: frame
-
-
-def write_task(root: Path, n_train: int = 48, n_test: int = 4) -> Path:
-    """train/test parquet in prepare-rl's row format (PROTOCOL.md section 4) over short / long flat-colour clips."""
+def write_task(root: Path, n_train: int = 32, n_test: int = 4, seed: int = 1000) -> Path:
+    """train/test parquet in prepare-rl's row format (PROTOCOL.md section 4) over red / green flame clips."""
     import pandas as pd
 
     records = []
     for i in range(n_train + n_test):
         letter = "AB"[i % 2]
-        painter = flat_painter(COLOURS[(i // 2) % len(COLOURS)], seed=i)
-        seconds = SECONDS[letter]
-        clip = write_video(
-            root / "clips" / f"c{i}.mp4", width=32, height=32, fps=4.0, seconds=seconds, painter=painter
-        )
-        video = {
-            "video": str(clip),
-            "fps": 2.0,
-            "min_frames": 2,
-            "max_frames": 8,
-            "min_pixels": 3136,
-            "max_pixels": 3136,
-        }
+        painter = flame_painter(64, 64, OPTIONS[letter].rgb, seed=seed + 7 * i)
+        clip = write_video(root / "clips" / f"c{i}.mp4", width=64, height=64, fps=4.0, seconds=2.0, painter=painter)
         records.append(
             {
                 "data_source": "videokr",
                 "prompt": [{"role": "user", "content": QUESTION}],
-                "videos": [video],
+                "videos": [{"video": str(clip), **VIDEO}],
                 "ability": "video_qa",
                 "reward_model": {"style": "rule", "ground_truth": f"<answer>{letter}</answer>"},
                 "extra_info": {"problem_id": f"p{i}", "problem_type": "multiple choice", "answer": letter, "index": i},
@@ -73,8 +59,30 @@ def write_task(root: Path, n_train: int = 48, n_test: int = 4) -> Path:
     return data
 
 
-def warm_up_format(model_dir: Path, parquet: Path, out: Path, steps: int = 120, seed: int = 0) -> Path:
-    """Teach `<answer>A|B</answer>` as a fair coin flip per clip, on the exact inputs verl's rollouts see."""
+def perceiving_base(root: Path, caption_steps: int = 300) -> Path:
+    """The demo's base model: a tiny Qwen3-VL whose vision tower was trained to caption flame colours."""
+    from videokr.demo import TrainSettings, prepare_base_model
+
+    corpus = generate_demo_corpus(root / "corpus", n_train=1, n_rl=0, n_eval=1, n_caption=120, blank=False)
+    settings = TrainSettings(steps=caption_steps, batch_size=16, lr_text=2e-3, lr_vision=1e-2, warmup_steps=30)
+    return prepare_base_model(
+        root / "base", corpus.caption_file, corpus.video_root, family="qwen3_vl", size="small", settings=settings
+    )
+
+
+def warm_up_format(
+    model_dir: Path,
+    parquet: Path,
+    out: Path,
+    steps: int = 250,
+    clips_per_step: int = 2,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> Path:
+    """Teach `<think>The flame is C.</think>\\n<answer>A|B</answer>` with the letter a fair coin flip per clip.
+
+    Trained on the exact inputs verl's rollouts see (its RLHFDataset and processor path); the vision tower is frozen.
+    """
     import asyncio
 
     import torch
@@ -87,6 +95,8 @@ def warm_up_format(model_dir: Path, parquet: Path, out: Path, steps: int = 120, 
     rng = random.Random(seed)
     processor = AutoProcessor.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
+    for name, param in model.named_parameters():
+        param.requires_grad_(".visual." not in f".{name}")
     config = OmegaConf.create(
         {
             "max_prompt_length": 1024,
@@ -98,24 +108,27 @@ def warm_up_format(model_dir: Path, parquet: Path, out: Path, steps: int = 120, 
     dataset = RLHFDataset(str(parquet), processor.tokenizer, config, processor=processor)
     examples = []
     for index in range(len(dataset)):
-        messages = dataset[index]["raw_prompt"]
+        row = dataset[index]
+        messages = row["raw_prompt"]
         _, videos = asyncio.run(dataset.process_vision_info(messages, dataset.image_patch_size, dataset.config))
         prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        examples.append((prompt, videos))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        colour = OPTIONS[row["extra_info"]["answer"]].colour
+        examples.append((prompt, videos, colour))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     # decay to zero so the letter settles at the fair coin instead of swinging with the last examples
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
     model.train()
     for _ in range(steps):
-        prompt, videos = rng.choice(examples)
-        prompt_len = len(build_multimodal_processor_inputs(processor, text=[prompt], videos=videos)["input_ids"][0])
-        for letter in "AB":  # both answers for the same clip: the optimum is a coin flip that ignores the video
-            inputs = build_multimodal_processor_inputs(
-                processor, text=[f"{prompt}<answer>{letter}</answer><|im_end|>"], videos=videos
+        for prompt, videos, colour in rng.sample(examples, clips_per_step):
+            prompt_len = len(
+                build_multimodal_processor_inputs(processor, text=[prompt], videos=videos)["input_ids"][0]
             )
-            labels = inputs["input_ids"].clone()
-            labels[:, :prompt_len] = -100
-            (model(**inputs, labels=labels).loss / 2).backward()
+            for letter in "AB":  # both answers for the same clip: the optimum is a coin flip that ignores the video
+                target = f"<think>The flame is {colour}.</think>\n<answer>{letter}</answer><|im_end|>"
+                inputs = build_multimodal_processor_inputs(processor, text=[prompt + target], videos=videos)
+                labels = inputs["input_ids"].clone()
+                labels[:, :prompt_len] = -100
+                (model(**inputs, labels=labels).loss / (2 * clips_per_step)).backward()
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
@@ -124,24 +137,30 @@ def warm_up_format(model_dir: Path, parquet: Path, out: Path, steps: int = 120, 
     return out
 
 
-# Opt-in, not part of `make test`: the rise is not reached yet on CPU within a CI budget (measured mean reward
-# 0.37 over the first 5 steps -> 0.42 over the last 5 of 40 on this duration task, 0.38 -> 0.41 over 25 steps on a
-# red/blue colour task, ~10 s per step on a loaded 2-core machine, ~13 minutes a run). Run it with
-# VIDEOKR_LEARNING_TESTS=1 while working on it; issue 7 stays open until it passes.
+# Opt-in, not part of `make test`: the rise is not reached yet on CPU within a CI budget. Measured from the
+# perceiving base (the warmed-up model writes the right colour in <think> for every clip, letter at chance), 8 x 8
+# rollouts a step, ~9 s a step, ~7.5 minutes a run on 2 cores (OMP_NUM_THREADS=1):
+#   lr 1e-3, vision trained:              0.38 then the format broke (0.11..0.49 over 20 steps)
+#   lr 5e-4, vision trained:              0.41 over the first 5 steps -> 0.53 at steps 18-22 (stopped)
+#   lr 7e-4 (3 warmup steps), vision frozen: 0.513 over the first 5 steps -> 0.601 over the last 5 of 40
+#   lr 2e-3 (3 warmup steps), vision frozen: 0.467 -> 0.478 (dipped to 0.27 at step 9)
+# Run it with VIDEOKR_LEARNING_TESTS=1 (VIDEOKR_LEARNING_LR / VIDEOKR_LEARNING_STEPS override lr and steps) while
+# working on it; issue 7 stays open until it passes.
 @pytest.mark.skipif(os.environ.get("VIDEOKR_LEARNING_TESTS") != "1", reason="opt-in: VIDEOKR_LEARNING_TESTS=1")
-def test_grpo_raises_reward_on_a_video_dependent_task(tmp_path, tiny_qwen2_5_vl):
+def test_grpo_raises_reward_on_a_video_dependent_task(tmp_path):
     data = write_task(tmp_path)
-    start = warm_up_format(tiny_qwen2_5_vl, data / "train.parquet", tmp_path / "warm")
+    base = perceiving_base(tmp_path)
+    start = warm_up_format(base, data / "train.parquet", tmp_path / "warm")
     run = tmp_path / "run"
     recipe = {
         "name": "learn",
         "output_dir": str(run),
-        "model": {"path": str(start), "family": "qwen2_5_vl"},
+        "model": {"path": str(start), "family": "qwen3_vl"},
         "grpo": {
             "device": "cpu",
             "data_dir": str(data),
             "output_dir": str(run / "grpo" / "checkpoints"),
-            "lr": 1e-3,
+            "lr": float(os.environ.get("VIDEOKR_LEARNING_LR", "7e-4")),
             "total_epochs": 100,
             "total_training_steps": STEPS,
             "train_batch_size": 8,
@@ -150,20 +169,26 @@ def test_grpo_raises_reward_on_a_video_dependent_task(tmp_path, tiny_qwen2_5_vl)
             "ppo_micro_batch_size_per_gpu": 64,
             "log_prob_micro_batch_size_per_gpu": 64,
             "max_prompt_length": 512,
-            "max_response_length": 8,
+            "max_response_length": 24,
             "kl_loss_coef": 0.0,
             "use_kl_loss": False,
             "save_freq": -1,
             "test_freq": -1,
+            "passthrough": {
+                "actor_rollout_ref.actor.freeze_vision_tower": True,  # keep the perception the base already has
+                "actor_rollout_ref.actor.optim.lr_warmup_steps": 3,
+            },
         },
     }
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     assert main(["train", "grpo", str(tmp_path / "recipe.yaml")]) == 0
 
-    rewards = [row["critic/score/mean"] for row in read_jsonl(run / "grpo" / "metrics.jsonl")]
+    rows = list(read_jsonl(run / "grpo" / "metrics.jsonl"))
+    rewards = [row["critic/score/mean"] for row in rows]
+    print("rewards per step:", " ".join(f"{r:.2f}" for r in rewards))
     assert len(rewards) == STEPS
     first, last = sum(rewards[:5]) / 5, sum(rewards[-5:]) / 5
     print(f"mean reward: first 5 steps {first:.3f}, last 5 steps {last:.3f}")
-    # Chance with the warmed-up format is 0.45 (0.9 x 1/2); only reading the clip ends clearly above it.
-    assert 0.2 < first < 0.7
-    assert last > first + 0.15 and last > 0.7
+    # Chance with the warmed-up format is 0.55 (0.1 + 0.9 x 1/2); only reading the clip ends clearly above it.
+    assert 0.3 < first < 0.75
+    assert last > first + 0.15 and last > 0.8
