@@ -1,6 +1,7 @@
 """Atomic file output and JSON-lines helpers: an interrupted write never leaves a half file behind."""
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -73,3 +74,19 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Any]:
             if index == len(lines) - 1:
                 return
             raise
+
+
+def fingerprint_path(path: Path) -> str:
+    """A cheap fingerprint of a file or folder tree: relative names, sizes and modification times."""
+    if not path.exists():
+        return f"{path}:missing"
+    if path.is_file():
+        stat = path.stat()
+        return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+    parts = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            stat = (Path(root) / name).stat()
+            parts.append(f"{os.path.relpath(Path(root) / name, path)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -10,7 +10,6 @@ and verl checkpoints, eval rows already answered) pick up where they stopped.
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any, Literal
 
 from videokr import __version__
 from videokr.errors import VideoKRError
-from videokr.io import write_json
+from videokr.io import fingerprint_path, write_json
 
 LOG = logging.getLogger(__name__)
 Status = Literal["pending", "running", "done", "failed", "skipped"]
@@ -173,22 +172,6 @@ def config_value(config: Mapping[str, Any], dotted: str) -> Any:
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     return value
-
-
-def fingerprint_path(path: Path) -> str:
-    """A cheap fingerprint of a file or folder tree: relative names, sizes and modification times."""
-    if not path.exists():
-        return f"{path}:missing"
-    if path.is_file():
-        stat = path.stat()
-        return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
-    parts = []
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(files):
-            stat = (Path(root) / name).stat()
-            parts.append(f"{os.path.relpath(Path(root) / name, path)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:

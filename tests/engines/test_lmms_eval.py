@@ -227,3 +227,27 @@ def test_launch_eval_dry_run_prints_plans_and_reads_recipe(tmp_path: Path, capsy
     assert out.count("python -m lmms_eval") == 0 and out.count("-m lmms_eval --model vllm_generate") == 2
     assert "is_qwen3_vl=True" in out and "--seed 7" in out and "max_new_tokens: 64" in out
     assert not (tmp_path / "o").exists()
+
+
+def test_answers_of_another_model_or_settings_are_set_aside(tmp_path: Path) -> None:
+    from videokr.engines.lmms_eval import answered, answers_key, drop_stale_answers
+
+    model = tmp_path / "ckpt"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights v1")
+    cfg = load_config(EvalConfig, None, [f"model={model}"])
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    (stage / "answers.jsonl").write_text('{"id": "r1", "prediction": "A"}\n')
+    key = answers_key(cfg, "/videos")
+    drop_stale_answers(stage, key)
+    assert "r1" not in answered(stage), "answers with no key are not trusted"
+    (stage / "answers.jsonl").write_text('{"id": "r1", "prediction": "A"}\n')
+    drop_stale_answers(stage, answers_key(cfg, "/videos"))
+    assert "r1" in answered(stage), "same model and settings: an interrupted eval keeps its answers"
+    (model / "model.safetensors").write_bytes(b"weights v2, retrained")
+    drop_stale_answers(stage, answers_key(cfg, "/videos"))
+    assert answered(stage) == {} and list(stage.glob("answers.stale-*.jsonl"))
+    (stage / "answers.jsonl").write_text('{"id": "r2", "prediction": "B"}\n')
+    drop_stale_answers(stage, answers_key(cfg, "/blank-videos"))
+    assert answered(stage) == {}, "other videos (the blank control) never reuse answers"
