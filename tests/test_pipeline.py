@@ -131,3 +131,19 @@ def test_a_stage_with_an_engine_env_records_its_package_versions(tmp_path: Path)
     versions = stages["train"]["versions"]
     assert versions["python"].count(".") == 2 and versions["videokr"] is not None
     assert "llamafactory" in versions and "versions" not in stages["convert"]
+
+
+def test_a_changed_stage_starts_afresh_and_an_interrupted_one_keeps_its_state(tmp_path: Path) -> None:
+    run_stages(chain(Recorder()), tmp_path, {"b": 1})
+    (tmp_path / "b" / "engine-checkpoint").write_text("step 4")
+    manifest_path = tmp_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["stages"]["b"]["status"] = "running"  # killed mid-stage, same config
+    manifest_path.write_text(json.dumps(manifest))
+    run_stages(chain(Recorder()), tmp_path, {"b": 1})
+    assert (tmp_path / "b" / "engine-checkpoint").is_file(), "a resumed stage keeps the engine's checkpoints"
+    run_stages(chain(Recorder()), tmp_path, {"b": 2})
+    assert not (tmp_path / "b" / "engine-checkpoint").exists(), "a changed stage must not resume stale state"
+    (tmp_path / "c" / "engine-checkpoint").write_text("step 9")
+    run_stages(chain(Recorder()), tmp_path, {"b": 2}, start="c")
+    assert not (tmp_path / "c" / "engine-checkpoint").exists(), "--from starts the stage afresh"

@@ -10,6 +10,7 @@ and verl checkpoints, eval rows already answered) pick up where they stopped.
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ def run_stages(
             plans[stage.name] = str(stage.run(ctx).get("dry_run", ""))
             continue
         _notify(on_stage, index, len(stages), stage.name, "running")
+        if entry.get("fingerprint") != fp or start is not None:
+            clear_stage_dir(ctx.stage_dir)  # new config, new inputs or --from: engines must not resume old state
         _run_one(stage, ctx, entries, fp, manifest)
         ran.append(stage.name)
         _notify(on_stage, index, len(stages), stage.name, "done")
@@ -125,6 +128,16 @@ def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, 
         raise
     entries[stage.name].update(status="done", ended=_now(), outputs=_jsonable(outputs))
     save_manifest(ctx.run_dir, manifest)
+
+
+def clear_stage_dir(stage_dir: Path) -> None:
+    """Remove what an earlier run of a stage left, so engines that resume (verl, LLaMA-Factory, eval) start fresh.
+
+    Only a stage re-run with the same fingerprint (interrupted, failed) keeps its directory and resumes.
+    """
+    if stage_dir.exists():
+        LOG.info("starting %s afresh: removing the outputs of its earlier run", stage_dir)
+        shutil.rmtree(stage_dir)
 
 
 def stage_versions(env: str) -> dict[str, str | None]:
