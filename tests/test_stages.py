@@ -60,6 +60,8 @@ def _scored(run_dir: Path, name: str, predictions: list[str]) -> None:
                 "prediction": f"<think>t</think><answer>{prediction}</answer>",
             }
             handle.write(json.dumps(row) + "\n")
+        open_ended = {"problem_id": "oe", "problem_type": "open-ended", "question": "Which?", "answer": "Na"}
+        handle.write(json.dumps({**open_ended, "prediction": "<answer>Na</answer>"}) + "\n")
     score_samples(rows, run_dir / "eval" / name / "scores", plots=False)
 
 
@@ -72,6 +74,7 @@ def test_run_report_puts_models_in_recipe_order_with_accuracy_and_n(tmp_path: Pa
     assert list(metrics) == ["base", "grpo", "grpo_blank_video"]
     assert metrics["base"]["accuracy"] == pytest.approx(25.0) and metrics["base"]["n"] == 4
     assert metrics["grpo"]["accuracy"] == pytest.approx(75.0)
+    assert metrics["base"]["n_rows"] == 5, "the open-ended row is skipped without a judge"
     report = (tmp_path / "report.md").read_text()
     assert "grpo_blank_video" in report and "KnowVid" in report
     assert list((tmp_path / "plots").glob("*.png"))

@@ -13,7 +13,7 @@ from typing import Any
 from videokr.config import RecipeConfig, load_recipe, to_dict, to_yaml
 from videokr.engines.base import format_plan
 from videokr.errors import ConfigError, EngineError
-from videokr.io import read_jsonl, write_text
+from videokr.io import read_jsonl, write_json, write_text
 from videokr.pipeline import RunResult, Stage, StageContext, run_stages
 
 LOG = logging.getLogger(__name__)
@@ -211,11 +211,12 @@ def write_run_report(run_dir: Path, title: str = "videokr run") -> list[Path]:
     if not metrics_by_model:
         raise ConfigError(f"no evaluation results under {eval_dir}: run the eval stage first")
     # "n" is the number of rows scored: without a judge, open-ended rows are skipped and it counts MC rows only.
-    ordered = {
-        name: {**metrics_by_model[name], "n": metrics_by_model[name].get("n_scored")}
-        for name in _order(metrics_by_model)
-    }
+    ordered = {name: metrics_by_model[name] for name in _order(metrics_by_model)}
     written = write_comparison(ordered, run_dir, title=title)
+    # At the run level "n" is what the accuracy is computed over (the scored rows; without a judge, the
+    # multiple-choice rows); each model's own breakdown keeps its row count as "n_rows".
+    summary = {name: {**m, "n": m.get("n_scored"), "n_rows": m.get("n")} for name, m in ordered.items()}
+    write_json(run_dir / "metrics.json", summary)
     steps = run_dir / "grpo" / "metrics.jsonl"
     if steps.is_file():
         written += write_training_plots(list(read_jsonl(steps)), run_dir / "plots")
