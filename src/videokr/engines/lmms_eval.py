@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from videokr.config.evaluation import EvalConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python
@@ -25,6 +23,7 @@ from videokr.errors import ConfigError, DataError, EngineError
 from videokr.families import detect_family
 from videokr.io import append_jsonl, fingerprint_path, read_jsonl, write_jsonl, write_text
 from videokr.tasks import GENERAL_DIR, VIDEOKR_EVAL_DIR
+from videokr.tasks.task_yaml import dump_task_yaml, load_task_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def _number(value: float) -> int | float:
 def render_videokr_task(cfg: EvalConfig, data_file: str, video_root: str) -> str:
     """The per-run task yaml: the shipped one with this run's data file, video root and generation settings."""
     text = (VIDEOKR_EVAL_DIR / "videokr_eval.yaml").read_text(encoding="utf-8")
-    task = yaml.load(text, Loader=_TaskLoader)  # keeps `!function` tags as-is
+    task = load_task_yaml(text)  # keeps `!function` tags as-is
     task["dataset_kwargs"] = {"data_files": {"test": data_file}}
     task["lmms_eval_specific_kwargs"] = {
         "default": {"video_root": video_root, "prompt_style": cfg.prompt_style, "scoring_style": "fixed"}
@@ -99,23 +98,7 @@ def render_videokr_task(cfg: EvalConfig, data_file: str, video_root: str) -> str
         "top_p": gen.top_p,
         "do_sample": gen.do_sample,
     }
-    return yaml.dump(task, Dumper=_TaskDumper, sort_keys=False, allow_unicode=True)
-
-
-class _Function(str):
-    """A `!function` reference, kept verbatim."""
-
-
-class _TaskLoader(yaml.SafeLoader):
-    pass
-
-
-class _TaskDumper(yaml.SafeDumper):
-    pass
-
-
-_TaskLoader.add_constructor("!function", lambda loader, node: _Function(loader.construct_scalar(node)))  # type: ignore[arg-type]
-_TaskDumper.add_representer(_Function, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
+    return dump_task_yaml(task)
 
 
 def plan_lmms_eval(

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from videokr.tasks.task_yaml import FunctionRef, dump_task_yaml, load_task_yaml
+
 OUT = Path(__file__).resolve().parent
 GENERATION = {"max_new_tokens": 8192, "temperature": 0.1, "top_p": 0.001, "do_sample": True}
 WRAPPED = {"doc_to_text", "process_results"}
@@ -19,24 +21,8 @@ HEADER = (
 )
 
 
-class _Function(str):
-    """A `!function` reference, kept verbatim."""
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Loader.add_constructor("!function", lambda loader, node: _Function(loader.construct_scalar(node)))  # type: ignore[arg-type]
-_Dumper.add_representer(_Function, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
-
-
 def _load(path: Path) -> dict[str, Any]:
-    cfg: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader subclass
+    cfg: dict[str, Any] = load_task_yaml(path.read_text(encoding="utf-8"))
     include = cfg.pop("include", None)
     if include:
         base = _load(path.parent / include)
@@ -51,20 +37,20 @@ def convert(upstream: Path, bench: str, src: str, task: str, kwargs: dict[str, A
     cfg["task"] = task
     cfg.pop("tag", None)
     for key, value in list(cfg.items()):
-        if isinstance(value, _Function):
+        if isinstance(value, FunctionRef):
             name = value.split(".", 1)[1]
             module = "videokr.tasks.general.utils" if key in WRAPPED else f"lmms_eval.tasks.{bench}.utils"
-            cfg[key] = _Function(f"{module}.{name}")
+            cfg[key] = FunctionRef(f"{module}.{name}")
     for metric in cfg.get("metric_list", []):
-        if isinstance(metric.get("aggregation"), _Function):
-            metric["aggregation"] = _Function(
+        if isinstance(metric.get("aggregation"), FunctionRef):
+            metric["aggregation"] = FunctionRef(
                 f"lmms_eval.tasks.{bench}.utils." + metric["aggregation"].split(".", 1)[1]
             )
     cfg["generation_kwargs"] = dict(GENERATION)
     default = dict((cfg.get("lmms_eval_specific_kwargs") or {}).get("default", {}))
     cfg["lmms_eval_specific_kwargs"] = {"default": {**default, **kwargs}}
     out = OUT / f"{task}.yaml"
-    text = yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    text = dump_task_yaml(cfg)
     out.write_text(HEADER.format(src=f"{bench}/{src}", task=task) + text, encoding="utf-8")
     return out
 
