@@ -49,16 +49,7 @@ def mc_accuracy(
 
 def existing_corpus(root: Path) -> DemoCorpus:
     """The paths of a corpus already written by `generate_demo_corpus(root)`."""
-    blank = root / "blank"
-    return DemoCorpus(
-        root=root,
-        video_root=root,
-        sft_file=root / "demo_cot.jsonl",
-        rl_file=root / "demo_rl.jsonl",
-        eval_file=root / "demo_eval.jsonl",
-        caption_file=root / "demo_captions.jsonl",
-        blank_video_root=blank if blank.is_dir() else None,
-    )
+    return DemoCorpus.at(root, blank=(root / "blank").is_dir())
 
 
 def main() -> None:

@@ -138,6 +138,20 @@ class DemoCorpus:
     caption_file: Path  # {"video_path", "caption", "colour"} rows on their own clips, for perception pre-training
     blank_video_root: Path | None  # the eval clips with every frame blanked, same relative paths; None if not made
 
+    @classmethod
+    def at(cls, root: str | Path, blank: bool) -> "DemoCorpus":
+        """The paths of a corpus written under `root` (the blank clips under `root/blank` when `blank`)."""
+        out = Path(root)
+        return cls(
+            root=out,
+            video_root=out,
+            sft_file=out / "demo_cot.jsonl",
+            rl_file=out / "demo_rl.jsonl",
+            eval_file=out / "demo_eval.jsonl",
+            caption_file=out / "demo_captions.jsonl",
+            blank_video_root=out / "blank" if blank else None,
+        )
+
 
 def flame_painter(
     width: int, height: int, rgb: tuple[int, int, int] | None, seed: int, blank: bool = False
@@ -337,15 +351,7 @@ def generate_demo_corpus(
         jobs += [(out / "blank", clip, True) for clip in eval_clips]
     for video_root, clip, blanked in tqdm(jobs, desc="demo clips", unit="clip", disable=not progress):
         _write_clip(video_root / clip.path, clip, size, seconds, blanked)
-    corpus = DemoCorpus(
-        root=out,
-        video_root=out,
-        sft_file=out / "demo_cot.jsonl",
-        rl_file=out / "demo_rl.jsonl",
-        eval_file=out / "demo_eval.jsonl",
-        caption_file=out / "demo_captions.jsonl",
-        blank_video_root=out / "blank" if blank else None,
-    )
+    corpus = DemoCorpus.at(out, blank)
     write_jsonl(corpus.sft_file, rows["train"])
     write_jsonl(corpus.rl_file, rows["rl"])
     write_jsonl(corpus.eval_file, rows["eval"])
