@@ -106,28 +106,30 @@ def warm_up_format(
         }
     )
     dataset = RLHFDataset(str(parquet), processor.tokenizer, config, processor=processor)
+    # per clip, both answers encoded once: (inputs, labels) with the prompt masked
     examples = []
     for index in range(len(dataset)):
         row = dataset[index]
         messages = row["raw_prompt"]
         _, videos = asyncio.run(dataset.process_vision_info(messages, dataset.image_patch_size, dataset.config))
         prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        prompt_len = len(build_multimodal_processor_inputs(processor, text=[prompt], videos=videos)["input_ids"][0])
         colour = OPTIONS[row["extra_info"]["answer"]].colour
-        examples.append((prompt, videos, colour))
+        pair = []
+        for letter in "AB":  # both answers for the same clip: the optimum is a coin flip that ignores the video
+            target = f"<think>The flame is {colour}.</think>\n<answer>{letter}</answer><|im_end|>"
+            inputs = build_multimodal_processor_inputs(processor, text=[prompt + target], videos=videos)
+            labels = inputs["input_ids"].clone()
+            labels[:, :prompt_len] = -100
+            pair.append((inputs, labels))
+        examples.append(pair)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     # decay to zero so the letter settles at the fair coin instead of swinging with the last examples
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
     model.train()
     for _ in range(steps):
-        for prompt, videos, colour in rng.sample(examples, clips_per_step):
-            prompt_len = len(
-                build_multimodal_processor_inputs(processor, text=[prompt], videos=videos)["input_ids"][0]
-            )
-            for letter in "AB":  # both answers for the same clip: the optimum is a coin flip that ignores the video
-                target = f"<think>The flame is {colour}.</think>\n<answer>{letter}</answer><|im_end|>"
-                inputs = build_multimodal_processor_inputs(processor, text=[prompt + target], videos=videos)
-                labels = inputs["input_ids"].clone()
-                labels[:, :prompt_len] = -100
+        for pair in rng.sample(examples, clips_per_step):
+            for inputs, labels in pair:
                 (model(**inputs, labels=labels).loss / (2 * clips_per_step)).backward()
         optimizer.step()
         schedule.step()
