@@ -2,6 +2,7 @@
 
 import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,11 @@ def test_create_dry_run_installs_videokr_into_every_environment(
     installs = [line for line in lines if " -r " in line]
     assert len(installs) == (1 if profile == "cpu" else 3)
     for line in installs:
-        assert f"-e '{envs.project_root()}[dev,download]'" in line
+        assert "--require-hashes" in line and "--no-deps" in line
+        assert re.search(r" -r \S+/envs/locks/(cpu|gpu-sft|gpu-rl|gpu-eval)\.txt$", line), line
+    editable = [line for line in lines if " -e " in line]
+    assert len(editable) == len(installs) and all("--no-deps" in line for line in editable)
+    assert not any(re.search(r" -r \S+/envs/[\w-]+\.txt", line) for line in lines), "installs from a loose input"
     assert not Path("/opt/x").exists()
 
 
@@ -75,12 +80,29 @@ def test_check_names_the_fix_when_a_gpu_env_is_missing(
     assert all(f"fix: videokr env create --profile gpu --prefix {tmp_path}" in line for line in errors)
 
 
-def test_check_reports_a_version_mismatch_against_the_pins(tmp_path: Path) -> None:
-    requirements = tmp_path / "cpu.txt"
-    requirements.write_text("# requires-python: >=3.11,<3.13\ntorch==0.0.1\n")
-    spec = envs.EnvSpec("cpu", requirements, envs.STAGES)
-    report = envs._check_stage("sft", spec, sys.executable, envs.read_pins(requirements), "cpu", None)
-    assert any("torch" in problem and "0.0.1 pinned" in problem for problem in report.problems)
+def test_check_names_every_difference_from_the_lock_with_the_resync_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cpu.txt").write_text("# requires-python: >=3.11,<3.13\ntorch==0.0.1\n")
+    (tmp_path / "locks").mkdir()
+    lock = tmp_path / "locks" / "cpu.txt"
+    pyyaml = metadata.version("pyyaml")
+    lock.write_text(
+        f"pyyaml=={pyyaml} \\\n    --hash=sha256:{'0' * 64}\n"
+        "torch==0.0.1 \\\n    --hash=sha256:" + "1" * 64 + "\n"
+        "no-such-package-videokr==1.0 \\\n    --hash=sha256:" + "2" * 64 + "\n"
+    )
+    monkeypatch.setenv("VIDEOKR_ENVS_DIR", str(tmp_path))
+    for stage in envs.STAGES:
+        monkeypatch.setenv(f"VIDEOKR_{stage.upper()}_PYTHON", sys.executable)
+    assert main(["env", "check", "--profile", "cpu"]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("error:")]
+    fix = f"(fix: {sys.executable} -m pip install --no-deps --require-hashes -r {lock})"
+    torch = metadata.version("torch")
+    assert f"error: sft: torch {torch} installed, 0.0.1 locked {fix}" in errors
+    assert f"error: sft: no-such-package-videokr 1.0 is locked but not installed in {sys.executable} {fix}" in errors
+    assert not any("pyyaml" in line for line in errors)
+    assert len(errors) == 2 * len(envs.STAGES)
 
 
 def test_launch_python_prefers_the_override_then_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:

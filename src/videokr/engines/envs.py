@@ -3,17 +3,21 @@
 Profile `cpu` is one environment holding LLaMA-Factory, verl and lmms-eval without vLLM (what the demo, the
 tests and CI use). Profile `gpu` is three environments, `sft`, `rl` and `eval`, because the vLLM pins of verl
 and lmms-eval need transformers ranges that cannot share one environment (ENGINES.md section 2).
+Every environment is installed from its lock (`envs/locks/`, see `videokr.engines.locks`), never from the
+loose inputs in `envs/*.txt`.
 """
 
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from videokr.engines.locks import LockedPackage, lock_path, normalize, read_lock
 from videokr.errors import EngineError
 
 Profile = Literal["cpu", "gpu"]
@@ -26,8 +30,6 @@ KEY_PACKAGES: dict[Stage, tuple[str, ...]] = {
     "rl": ("videokr", "torch", "transformers", "verl", "ray", "vllm", "qwen-vl-utils", "decord"),
     "eval": ("videokr", "torch", "transformers", "lmms-eval", "vllm", "qwen-vl-utils", "decord", "av"),
 }
-# Packages a profile does not install at all (absent is fine there).
-NOT_IN_PROFILE: dict[Profile, frozenset[str]] = {"cpu": frozenset({"vllm", "deepspeed"}), "gpu": frozenset()}
 PIN_RE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 PYTHON_RE = re.compile(r"^#\s*requires-python:\s*(\S+)")
 
@@ -94,11 +96,6 @@ def read_python_range(requirements: Path) -> str | None:
     return None
 
 
-def normalize(name: str) -> str:
-    """PEP 503 name normalisation."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def env_prefix(spec: EnvSpec, profile: Profile, prefix: str | os.PathLike[str] | None) -> Path:
     """Where the environment of `spec` lives: `prefix` itself (cpu) or `prefix/<name>` (gpu)."""
     if profile == "cpu":
@@ -107,15 +104,25 @@ def env_prefix(spec: EnvSpec, profile: Profile, prefix: str | os.PathLike[str] |
 
 
 def create_commands(profile: Profile, prefix: str | os.PathLike[str] | None = None) -> list[list[str]]:
-    """The commands that build every environment of `profile` (what `env create --dry-run` prints)."""
+    """The commands that build every environment of `profile` from its lock (what `env create --dry-run` prints).
+
+    The lock is the whole dependency closure, so pip installs it with `--no-deps` (pip's resolver rejects
+    hashed pins reached through an extra, such as `typepy[datetime]`); videokr itself goes in editable, without
+    dependencies and with the locked setuptools as its build backend.
+    """
     commands: list[list[str]] = []
     for spec in profile_envs(profile):
         where = env_prefix(spec, profile, prefix)
-        pip = [str(where / "bin" / "python"), "-m", "pip", "install"]
         commands.append(["python3.11", "-m", "venv", str(where)])
-        commands.append([*pip, "--upgrade", "pip", "setuptools", "wheel"])
-        commands.append([*pip, "-r", str(spec.requirements), "-e", f"{project_root()}[dev,download]"])
+        commands.append(sync_command(str(where / "bin" / "python"), spec))
+        pip = [str(where / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        commands.append([*pip, "-e", str(project_root())])
     return commands
+
+
+def sync_command(python: str, spec: EnvSpec) -> list[str]:
+    """The pip command that brings the environment of `python` to the lock of `spec`."""
+    return [python, "-m", "pip", "install", "--no-deps", "--require-hashes", "-r", str(lock_path(spec.requirements))]
 
 
 def run_commands(commands: list[list[str]]) -> None:
@@ -155,13 +162,13 @@ def launch_python(stage: Stage) -> str:
 
 
 def check_envs(profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> list[StageReport]:
-    """Inspect the environment of every stage; each report lists its problems (none when all is well)."""
+    """Inspect the environment of every stage against its lock; each report lists its problems."""
     reports = []
     for spec in profile_envs(profile):
-        pins = read_pins(spec.requirements)
+        locked = read_lock(lock_path(spec.requirements)) if lock_path(spec.requirements).is_file() else {}
         for stage in spec.stages:
             python = stage_python(stage, profile, prefix)
-            reports.append(_check_stage(stage, spec, python, pins, profile, prefix))
+            reports.append(_check_stage(stage, spec, python, locked, profile, prefix))
     return reports
 
 
@@ -169,7 +176,7 @@ def _check_stage(
     stage: Stage,
     spec: EnvSpec,
     python: str,
-    pins: dict[str, str],
+    locked: dict[str, LockedPackage],
     profile: Profile,
     prefix: str | os.PathLike[str] | None,
 ) -> StageReport:
@@ -178,19 +185,34 @@ def _check_stage(
     missing = not os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON") and not (where / "bin" / "python").exists()
     if missing and profile == "gpu":
         return StageReport(stage, spec.name, python, "?", {}, (f"no {spec.name} environment at {where} (fix: {fix})",))
-    packages = KEY_PACKAGES[stage]
+    if not locked:
+        lock = lock_path(spec.requirements)
+        return StageReport(stage, spec.name, python, "?", {}, (f"no lock at {lock} (fix: videokr env lock)",))
+    packages = tuple(dict.fromkeys([*KEY_PACKAGES[stage], *locked]))
     probe = probe_versions(python, packages)
     if probe is None:
         return StageReport(stage, spec.name, python, "?", {}, (f"{python} does not run (fix: {fix})",))
     py_version, versions = probe
+    sync = shlex.join(sync_command(python, spec))
+    problems = list(_lock_differences(locked, versions, python, sync))
+    if versions.get("videokr") is None:
+        problems.append(f"videokr is not installed in {python} (fix: {fix})")
+    shown = {name: versions.get(name) for name in KEY_PACKAGES[stage]}
+    return StageReport(stage, spec.name, python, py_version, shown, tuple(problems))
+
+
+def _lock_differences(
+    locked: dict[str, LockedPackage], versions: dict[str, str | None], python: str, sync: str
+) -> list[str]:
+    """One line per locked package whose installed version differs from the lock, with the re-sync command."""
     problems = []
-    for name in packages:
-        found, wanted = versions.get(name), pins.get(normalize(name))
-        if found is None and name not in NOT_IN_PROFILE[profile]:
-            problems.append(f"{name} is not installed in {python} (fix: {fix})")
-        elif found is not None and wanted is not None and found != wanted:
-            problems.append(f"{name} {found} installed, {wanted} pinned in {spec.requirements.name} (fix: {fix})")
-    return StageReport(stage, spec.name, python, py_version, versions, tuple(problems))
+    for name, package in locked.items():
+        found = versions.get(name)
+        if found is None:
+            problems.append(f"{name} {package.version} is locked but not installed in {python} (fix: {sync})")
+        elif found != package.version:
+            problems.append(f"{name} {found} installed, {package.version} locked (fix: {sync})")
+    return problems
 
 
 _PROBE = """
