@@ -105,6 +105,29 @@ def test_render_prompt_without_options_uses_each_stage_type_rule(problem_type: s
     assert (render_prompt(sample, "sft"), render_prompt(sample, "rl")) == (sft, rl)
 
 
+TYPED = {"question": " Q? ", "options": ["A. x", "B. y"], "solution": "A"}
+EVAL_MC = "Q?\nA. x\nB. y\n" + INSTR + MC_TAIL
+EVAL_OE_WITH_OPTIONS = "Q?\nA. x\nB. y\n" + INSTR + OE_TAIL
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        pytest.param(TYPED, EVAL_MC, id="missing-type-with-options"),
+        pytest.param({**TYPED, "options": []}, "Q?\n" + INSTR + OE_TAIL, id="missing-type-without-options"),
+        pytest.param({**TYPED, "problem_type": ""}, EVAL_MC, id="empty-type-with-options"),
+        pytest.param({**TYPED, "problem_type": None}, EVAL_OE_WITH_OPTIONS, id="null-type-reads-none"),
+        pytest.param({**TYPED, "problem_type": " Multiple Choice "}, EVAL_MC, id="spaces-to-hyphens"),
+        pytest.param({**TYPED, "problem_type": "mcq"}, EVAL_OE_WITH_OPTIONS, id="mcq-is-open-ended"),
+        pytest.param({**TYPED, "problem_type": "essay"}, EVAL_OE_WITH_OPTIONS, id="unknown-type"),
+        pytest.param({**TYPED, "question_type": "open-ended"}, EVAL_MC, id="alias-not-read"),
+    ],
+)
+def test_render_prompt_eval_compat_follows_published_type_rule(row: dict, expected: str) -> None:
+    # The published eval task shows non-empty options whatever the type, and picks the tail by its own type rule.
+    assert render_prompt(Sample.from_raw(row), "eval") == expected
+
+
 def test_render_prompt_sft_treats_unknown_type_with_options_as_multiple_choice() -> None:
     sample = Sample.from_raw({"question": "Q?", "problem_type": "essay", "options": "A. x\nB. y", "solution": "A"})
     assert render_prompt(sample, "sft") == "<video>Q?\n\nOptions:\nA. x\nB. y\n" + INSTR + MC_TAIL

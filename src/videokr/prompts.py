@@ -9,7 +9,8 @@
   when the question already holds `Options:`, `\\nA.` or `\\nA:`; dict options sorted by key.
 - eval (lmms-eval): question + `\\n` + options + `\\n` + INSTR + tail, no `Options:` header, no placeholder
   (lmms-eval passes the video itself); dict options sorted by key; like the published task, the option lines
-  are shown whenever a row has them, whatever its type.
+  are shown whenever a row has them, whatever its type, and the tail follows the published task's own type
+  rule (`read_eval_problem_type`, shared with compat scoring).
 
 `unified` uses one template everywhere (the eval text simply has no `<video>` line):
 
@@ -29,9 +30,10 @@ placeholders for one video, which LLaMA-Factory rejects); option lines are alway
 newline-separated options string is split into lines.
 """
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from videokr.records import MULTIPLE_CHOICE, Sample, pick
+from videokr.records import MULTIPLE_CHOICE, OPEN_ENDED, ProblemType, Sample, pick
 
 Stage = Literal["sft", "rl", "eval"]
 Style = Literal["compat", "unified"]
@@ -81,6 +83,51 @@ def render_sft_target(sample: Sample) -> str:
     return f"<think>{sample.think}</think>\n<answer>{sample.solution}</answer>"
 
 
+def format_options_compat(value: Any) -> str:
+    """The published eval task's `format_options`: the option text its prompt and its type rule see.
+
+    Empty or missing options give ""; a dict gives "key. value" lines sorted by key; a list gives its entries
+    stripped but keeps the empty ones; anything else (a string included) raises TypeError, as published.
+
+    >>> format_options_compat([" A. x", " ", "B. y"]), format_options_compat({"B": "y", "A": "x"})
+    ('A. x\\n\\nB. y', 'A. x\\nB. y')
+    >>> format_options_compat(None), format_options_compat([" "])
+    ('', '')
+    """
+    if not value:
+        return ""
+    if isinstance(value, Mapping):
+        return "\n".join(f"{key}. {value[key]}" for key in sorted(value))
+    if isinstance(value, list):
+        return "\n".join(str(line).strip() for line in value)
+    raise TypeError(f"Unsupported options type: {type(value)}")
+
+
+def read_eval_problem_type(row: Mapping[str, Any]) -> ProblemType:
+    """The problem type the published eval task gives a raw row, in its prompt and in its scoring alike.
+
+    Published rule (`videokr_eval_doc_to_text` and `videokr_eval_process_results`): `str(problem_type)` stripped,
+    lower-cased, spaces -> hyphens; exactly "multiple-choice" is multiple choice; a missing or empty type is
+    multiple choice when the rendered options are non-empty. Only the `problem_type` key is read, and a null
+    value is the text "none", so it is open-ended whatever the options (PROTOCOL.md section 8, eval scorer).
+
+    >>> read_eval_problem_type({"problem_type": "Multiple Choice"}), read_eval_problem_type({"problem_type": "mcq"})
+    ('multiple choice', 'open-ended')
+    >>> read_eval_problem_type({"options": ["A. x"]}), read_eval_problem_type({"problem_type": "", "options": []})
+    ('multiple choice', 'open-ended')
+    >>> read_eval_problem_type({"problem_type": None, "options": ["A. x"]})
+    'open-ended'
+    """
+    text = str(row.get("problem_type", "")).strip().lower().replace(" ", "-")
+    if not text:
+        try:
+            has_options = bool(format_options_compat(row.get("option", row.get("options", []))))
+        except TypeError:  # the published task crashes on string options; videokr reads them as options
+            has_options = True
+        return MULTIPLE_CHOICE if has_options else OPEN_ENDED
+    return MULTIPLE_CHOICE if text == "multiple-choice" else OPEN_ENDED
+
+
 def _tail(multiple_choice: bool) -> str:
     return INSTR + (MC_TAIL if multiple_choice else OE_TAIL)
 
@@ -126,7 +173,8 @@ def _render_eval_compat(sample: Sample) -> str:
     text = sample.question
     if sample.options:
         text += "\n" + "\n".join(sample.options)
-    return text + "\n" + _tail(sample.problem_type == MULTIPLE_CHOICE)
+    kind = read_eval_problem_type(sample.raw) if sample.raw else sample.problem_type
+    return text + "\n" + _tail(kind == MULTIPLE_CHOICE)
 
 
 def _render_unified(sample: Sample, stage: Stage) -> str:

@@ -95,6 +95,11 @@ def test_compute_score_reproduces_published_reward(response, truth, extra, expec
             "<answer>a flame</answer>", "<answer>A</answer>", {"mc_normalize": True}, 0.0, id="english-a-not-letter"
         ),
         pytest.param("B", "B", {"mc_normalize": True}, 0.0, id="both-empty-no-longer-correct"),
+        pytest.param("<answer>I'd pick b</answer>", "<answer>B</answer>", {"mc_normalize": True}, 1.0, id="sentence"),
+        pytest.param(
+            "<answer>A person would say D</answer>", "<answer>A</answer>", {"mc_normalize": True}, 0.0, id="article"
+        ),
+        pytest.param("<answer>I'd pick b</answer>", "<answer>B</answer>", {}, 0.0, id="sentence-published-exact"),
         pytest.param("<answer>B</answer>", "<answer>B</answer>", {"type_normalize": True}, 1.0, id="type-normalised"),
     ],
 )

@@ -1,4 +1,5 @@
 import json
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -17,6 +18,13 @@ def mc(**extra):
         "solution": "B",
         **extra,
     }
+
+
+def untyped(**extra):
+    """A multiple-choice row without a `problem_type` key (the published rule then looks at the options)."""
+    row = mc(**extra)
+    del row["problem_type"]
+    return row
 
 
 def oe(**extra):
@@ -42,6 +50,12 @@ def oe(**extra):
             mc(), "<answer>I think a flame test shows it</answer>", False, None, id="english-words-no-letter"
         ),
         pytest.param(mc(), "<answer>E</answer>", False, None, id="letter-not-an-option"),
+        pytest.param(mc(), "<answer>option b</answer>", True, "B", id="option-lower"),
+        pytest.param(mc(), "<answer>I'd pick B</answer>", True, "B", id="pick-in-sentence"),
+        pytest.param(mc(), "<answer>After a careful look, C</answer>", False, "C", id="last-word"),
+        pytest.param(mc(), "<answer>A person would say D</answer>", False, "D", id="article-then-say"),
+        pytest.param(mc(), "<answer>A is wrong because it burns red</answer>", False, None, id="ruled-out-only"),
+        pytest.param(mc(), "<answer>I would say E</answer>", False, None, id="said-letter-not-an-option"),
         pytest.param(mc(solution="<answer>B</answer>"), "B", True, "B", id="tagged-truth"),
         pytest.param(mc(problem_type="mcq"), "B", True, "B", id="mcq-alias"),
         pytest.param(mc(problem_type="Multiple_Choice"), "B", True, "B", id="underscore-type"),
@@ -70,11 +84,60 @@ def test_fixed_rule_scoring(doc, prediction, correct, extracted):
         pytest.param(mc(problem_type="mcq"), "B", None, id="mcq-is-open-ended"),
         pytest.param(mc(problem_type="multiple_choice"), "B", None, id="underscore-is-open-ended"),
         pytest.param(mc(problem_type="multiple choice"), "sodium", False, id="no-letter"),
+        pytest.param(mc(problem_type=" Multiple Choice "), "B", True, id="padded-type-stripped"),
+        pytest.param(untyped(), "B", True, id="missing-type-with-options-is-mc"),
+        pytest.param(untyped(), "<answer>I think B</answer>", False, id="missing-type-published-letter-rules"),
+        pytest.param(untyped(options=[]), "B", None, id="missing-type-without-options-is-open-ended"),
+        pytest.param(untyped(options=[" "]), "B", None, id="missing-type-blank-option-renders-empty"),
+        pytest.param(untyped(options=["", ""]), "B", True, id="missing-type-two-empty-lines-render-newline"),
+        pytest.param(untyped(options={"A": "K", "B": "Na"}), "B", True, id="missing-type-dict-options"),
+        pytest.param(untyped(options=None, option=OPTS), "B", True, id="missing-type-singular-option-key"),
+        pytest.param(untyped(option=None), "B", None, id="missing-type-null-option-key-wins"),
+        pytest.param(untyped(question_type="open-ended"), "B", True, id="missing-type-alias-not-read"),
+        pytest.param(mc(problem_type=""), "B", True, id="empty-type-with-options-is-mc"),
+        pytest.param(mc(problem_type="  "), "B", True, id="blank-type-with-options-is-mc"),
+        pytest.param(oe(problem_type=""), "sodium", None, id="empty-type-without-options-is-open-ended"),
+        pytest.param(mc(problem_type=None), "B", None, id="null-type-reads-none-open-ended"),
+        pytest.param(oe(problem_type=None), "sodium", None, id="null-type-without-options"),
+        pytest.param(mc(problem_type="essay"), "B", None, id="unknown-type-with-options-is-open-ended"),
     ],
 )
 def test_compat_rule_scoring_reproduces_published_evaluator(doc, prediction, correct):
     result = score_prediction(doc, prediction, style="compat")
     assert result.correct is correct
+    assert result.skipped is (correct is None)
+
+
+@dataclass
+class RecordingJudge:
+    """An in-memory judge that approves everything and keeps the prompts it was sent."""
+
+    model: str = "recorder"
+    temperature: float = 1.0
+    prompts: list[str] = field(default_factory=list)
+
+    def complete(self, messages):
+        self.prompts.append(messages[-1]["content"])
+        return "1"
+
+
+@pytest.mark.parametrize(
+    ("doc", "strict"),
+    [
+        pytest.param(untyped(), True, id="missing-type-with-options"),
+        pytest.param(untyped(options=[]), False, id="missing-type-without-options"),
+        pytest.param(mc(problem_type=""), True, id="empty-type-with-options"),
+        pytest.param(oe(problem_type=""), False, id="empty-type-without-options"),
+        pytest.param(mc(problem_type=None), False, id="null-type-with-options"),
+        pytest.param(mc(problem_type="mcq"), False, id="mcq"),
+        pytest.param(mc(problem_type="Multiple Choice"), True, id="spaces-to-hyphens"),
+    ],
+)
+def test_compat_judge_prompt_follows_published_type_rule(doc, strict):
+    judge = RecordingJudge()
+    result = score_prediction(doc, "B", judge=judge, style="compat")
+    assert (result.correct, result.mode) == (True, "judge")
+    assert ("multiple-choice question" in judge.prompts[-1]) is strict
 
 
 def test_unknown_style_is_rejected():

@@ -15,6 +15,7 @@ MC_DOC = {
     "solution": "B",
     "video_path": "videos_0001/clip.mp4",
 }
+MISSING = object()
 OE_DOC = {"id": "q2", "question_type": "open-ended", "problem": "Name the element.", "answer": "copper", "video": "x"}
 
 
@@ -52,6 +53,30 @@ def test_doc_to_text_is_the_published_eval_prompt() -> None:
     mc = "Which flame colour?\nA. red\nB. green\nC. blue\n" + INSTR + MC_TAIL
     assert utils.videokr_doc_to_text(MC_DOC, {"prompt_style": "compat"}) == mc
     assert utils.videokr_doc_to_text(OE_DOC, None) == "Name the element.\n" + INSTR + OE_TAIL
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "tail", "correct"),
+    [
+        pytest.param(MISSING, MC_TAIL, True, id="missing-type-with-options-is-mc"),
+        pytest.param("", MC_TAIL, True, id="empty-type-with-options-is-mc"),
+        pytest.param(None, OE_TAIL, None, id="null-type-is-open-ended"),
+    ],
+)
+def test_prompt_and_scoring_share_published_type_rule(
+    monkeypatch: pytest.MonkeyPatch, problem_type: object, tail: str, correct: bool | None
+) -> None:
+    # lmms-eval's json loader fills a key that other rows have with null: the published rule reads it as "none".
+    monkeypatch.delenv("VIDEOKR_JUDGE", raising=False)
+    monkeypatch.setenv("VIDEOKR_SCORING_STYLE", "compat")
+    doc = {k: v for k, v in MC_DOC.items() if k != "problem_type"}
+    if problem_type is not MISSING:
+        doc["problem_type"] = problem_type
+    assert (
+        utils.videokr_doc_to_text(doc, {"prompt_style": "compat"})
+        == "Which flame colour?\nA. red\nB. green\nC. blue\n" + INSTR + tail
+    )
+    assert utils.videokr_process_results(doc, ["<answer>B</answer>"])["videokr_acc"]["correct"] is correct
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from videokr.answers import extract_eval_answer, option_letters
-from videokr.records import MULTIPLE_CHOICE, OPEN_ENDED, RowError, Sample, pick
+from videokr.prompts import read_eval_problem_type
+from videokr.records import OPEN_ENDED, RowError, Sample, pick
 from videokr.scoring.judge import Judge, build_judge_messages, parse_verdict
 from videokr.scoring.rule import compat_choice_correct, predicted_choice
 
@@ -72,9 +73,8 @@ def _score_fixed(doc: Mapping[str, Any], prediction: str, judge: Judge | None) -
 
 
 def _score_compat(doc: Mapping[str, Any], prediction: str, judge: Judge | None) -> ScoreResult:
-    # PROTOCOL.md section 8: only "multiple-choice" after lower-casing and spaces -> hyphens is multiple choice.
-    raw_type = str(pick(doc, "problem_type") or "").lower().replace(" ", "-")
-    is_choice = raw_type == "multiple-choice"
+    # PROTOCOL.md section 8: the published type rule decides rule scoring and the judge prompt alike.
+    kind = read_eval_problem_type(doc)
     answer_raw = pick(doc, "solution")
     answer = extract_eval_answer(prediction)
     if judge is not None:
@@ -84,12 +84,12 @@ def _score_compat(doc: Mapping[str, Any], prediction: str, judge: Judge | None) 
         if isinstance(options_raw, Mapping):
             options_raw = [f"{key}. {value}" for key, value in sorted(options_raw.items())]
         options = "\n".join(str(line) for line in options_raw)  # not stripped, empty lines kept
-        kind = MULTIPLE_CHOICE if is_choice else OPEN_ENDED
         question = str(pick(doc, "question") or "")  # not stripped in the published evaluator
         messages = build_judge_messages(kind, question, options, str(answer_raw or ""), answer)
         return _judged(judge, messages, answer, compat=True)
-    if not is_choice:
-        return ScoreResult(None, answer, "rule", f"type {raw_type or 'missing'!r} is open-ended: needs a judge")
+    if kind == OPEN_ENDED:
+        raw_type = doc.get("problem_type", "")
+        return ScoreResult(None, answer, "rule", f"type {raw_type!r} is open-ended (published rule): needs a judge")
     correct, letter = compat_choice_correct(answer, str(answer_raw or ""))
     return ScoreResult(correct, letter, "rule", f"published letter rules: predicted {letter}")
 
