@@ -1,11 +1,21 @@
 """videokr.records: aliases, normalisation and the canonical Sample (PROTOCOL.md section 2)."""
 
+import dataclasses
 import doctest
 
 import pytest
 
 import videokr.records
-from videokr.records import RowError, Sample, normalize_problem_type, normalize_video_path, parse_options
+from videokr.records import (
+    ALIASES,
+    RowError,
+    Sample,
+    normalize_problem_type,
+    normalize_video_path,
+    parse_options,
+    pick,
+    strip_think_tags,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +123,16 @@ def test_normalize_video_path_refuses_escaping_paths(value: str) -> None:
         pytest.param({"question": "Q?", "solution": "A", "options": 3}, "options", id="bad-options"),
         pytest.param({"question": "Q?", "solution": "A", "video_path": "../../etc/x"}, "video_path", id="escape"),
         pytest.param(["not", "a", "dict"], "row", id="not-a-dict"),
+        pytest.param({"question": ["Q?"], "solution": "A"}, "question", id="question-array"),
+        pytest.param({"question": "Q?", "solution": {"a": "A"}}, "solution", id="solution-object"),
+        pytest.param({"question": "Q?", "solution": "A", "think": ["t"]}, "think", id="think-array"),
+        pytest.param({"question": "Q?", "solution": "A", "id": {"n": 1}}, "problem_id", id="id-object"),
+        pytest.param({"question": "Q?", "solution": "A", "source": ["x"]}, "subject", id="label-array"),
+        pytest.param({"question": "Q?", "solution": "A", "videos": [["a.mp4"]]}, "video_path", id="videos-nested"),
+        pytest.param(
+            {"question": "Q?", "solution": "A", "video": {"path": {"x": 1}}}, "video_path", id="video-dict-path"
+        ),
+        pytest.param({"question": "Q?", "solution": "A", "video_path": "a\x00.mp4"}, "video_path", id="nul-in-path"),
     ],
 )
 def test_sample_from_raw_names_the_failing_field(row: object, field: str) -> None:
@@ -140,3 +160,65 @@ def test_sample_is_frozen_and_hashable() -> None:
 
 def test_records_doctests_pass() -> None:
     assert doctest.testmod(videokr.records).failed == 0
+
+
+def _pick_rows() -> list[dict[str, object]]:
+    """Rows with every alias present, empty, zero, False or null, in several key orders and subsets (shapes)."""
+    values: list[object] = ["x", "", None, 0, False, [], ["v.mp4"], {}, {"A": "a"}, " ", 2.5]
+    keys = list(dict.fromkeys(alias for aliases in ALIASES.values() for alias in aliases))
+    rows = []
+    for offset in range(len(values)):
+        for step in (1, 3, 4):
+            row = {key: values[(offset + step * k) % len(values)] for k, key in enumerate(keys)}
+            rows += [row, dict(reversed(row.items())), {k: v for k, v in row.items() if k[0] in "pvqsf"}]
+    return rows
+
+
+def test_pick_all_equals_pick_of_every_field_whatever_the_row_shape() -> None:
+    rows = _pick_rows()
+    for row in rows + rows:  # the second time from the per-shape cache
+        assert videokr.records.pick_all(row) == {name: pick(row, name) for name in ALIASES}, row
+
+
+def _strip_think_reference(text: str) -> str:
+    text = text.strip()
+    lower = text.lower()
+    if lower.startswith("<think>") and "</think>" in lower:
+        text = text[len("<think>") : lower.rindex("</think>")]
+    return text.strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(" <think> red </think> ", id="wrapped"),
+        pytest.param("<THINK>upper</Think>", id="any-case"),
+        pytest.param("<think>a</think> b </think>", id="last-closing-tag"),
+        pytest.param("<think>a</think> tail", id="tail-after-tag"),
+        pytest.param("<think>no closing tag", id="unclosed"),
+        pytest.param("plain </think>", id="no-opening-tag"),
+        pytest.param("<thin\u212a>kelvin sign</think>", id="kelvin-sign-lowers-to-k"),
+        pytest.param("<think>\u0130stanbul</think>", id="dotted-capital-i-lowers-to-two-chars"),
+        pytest.param("<think>\u0130\u0130</THINK>x", id="dotted-capital-i-shifts-the-index"),
+        pytest.param("<think></think>", id="empty"),
+    ],
+)
+def test_strip_think_tags_matches_the_lower_case_search(text: str) -> None:
+    assert strip_think_tags(text) == _strip_think_reference(text)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param({"question": "Q?", "solution": "A"}, id="minimal"),
+        pytest.param(
+            {"id": 3, "prompt": "Q?", "option": {"B": "b", "A": "a"}, "answer": "B", "process": "<think>r</think>"}
+            | {"videos": ["./v.mp4"], "source": "S", "dataset": "D", "skill": "K", "discipline": "P"},
+            id="every-field",
+        ),
+    ],
+)
+def test_sample_from_raw_builds_the_instance_the_constructor_builds(row: dict) -> None:
+    sample = Sample.from_raw(row)
+    built = Sample(**{field.name: getattr(sample, field.name) for field in dataclasses.fields(Sample)})
+    assert vars(sample) == vars(built) and sample == built and hash(sample) == hash(built)

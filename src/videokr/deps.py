@@ -11,6 +11,7 @@ INSTALL_HINTS: dict[str, str] = {
     "torchvision": "torch==2.14.1 torchvision==0.29.1",
     "transformers": "transformers (run `make setup` for the pinned cpu environment)",
     "tokenizers": "tokenizers",
+    "jinja2": "jinja2",
     "huggingface_hub": "huggingface_hub",
     "matplotlib": "matplotlib",
     "rouge_score": "rouge-score",

@@ -3,10 +3,12 @@
 import io
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from videokr.cli import main
 from videokr.data.archives import ChainedReader, extract_archives, find_archives
 from videokr.errors import DataError
 
@@ -133,11 +135,15 @@ def test_links_inside_the_target_are_kept(tmp_path: Path) -> None:
     assert (out / "videos/hard.mp4").read_bytes() == b"data"
 
 
-def test_missing_part_is_an_error(tmp_path: Path) -> None:
+def test_missing_part_marks_the_group_not_the_directory(tmp_path: Path) -> None:
     parts = split(make_tar(tmp_path / "v.tar", VIDEOS), 4096)
     parts[1].unlink()
-    with pytest.raises(DataError, match=r"missing \.part\.ab"):
-        find_archives(tmp_path)
+    make_tar(tmp_path / "w.tar", VIDEOS)
+    found = find_archives(tmp_path)
+    assert [(a.name, a.problem) for a in found] == [
+        ("v.tar", "split archive parts are not contiguous (missing .part.ab)"),
+        ("w.tar", ""),
+    ]
 
 
 def test_truncated_archive_fails_without_marker_or_partial_output(tmp_path: Path) -> None:
@@ -146,9 +152,80 @@ def test_truncated_archive_fails_without_marker_or_partial_output(tmp_path: Path
     archive = make_tar(src / "v.tar", VIDEOS)
     archive.write_bytes(archive.read_bytes()[:9000])
     out = tmp_path / "out"
-    with pytest.raises(DataError, match="truncated or corrupt"):
-        extract_archives(src, out, progress=False)
+    [result] = extract_archives(src, out, progress=False).results
+    assert (result.status, result.members, result.files) == ("failed", 2, 0)
+    assert result.reason.startswith("truncated or corrupt archive")
     assert list(out.iterdir()) == []
+
+
+def _header_offset(data: bytes, index: int) -> int:
+    """Byte offset of the `index`-th member header of an uncompressed tar."""
+    offset = 0
+    for _ in range(index):
+        size = tarfile.TarInfo.frombuf(data[offset : offset + 512], "utf-8", "surrogateescape").size
+        offset += 512 + -(-size // 512) * 512
+    return offset
+
+
+def _cut_at_member(path: Path, index: int) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: _header_offset(data, index)])
+
+
+def _damage_header(path: Path, index: int) -> None:
+    data = bytearray(path.read_bytes())
+    start = _header_offset(bytes(data), index)
+    data[start : start + 16] = b"X" * 16
+    path.write_bytes(bytes(data))
+
+
+def _drop_parts(path: Path, first: int, last: int) -> None:
+    for part in split(path, 4096)[first:last]:
+        part.unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "members", "reason"),
+    [
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[:9000]), 2, "unexpected end of data", id="cut-mid-member"),
+        pytest.param(lambda p: _cut_at_member(p, 3), 3, "no end-of-archive marker", id="cut-at-member-boundary"),
+        pytest.param(lambda p: _damage_header(p, 2), 2, "bad checksum", id="damaged-header"),
+        pytest.param(lambda p: p.write_bytes(b""), 0, "not a tar archive", id="empty-file"),
+        pytest.param(lambda p: p.write_bytes(b"<html>rate limited</html>" * 40), 0, "not a tar", id="not-a-tar"),
+        pytest.param(lambda p: _drop_parts(p, 1, 2), 0, "missing .part.ab", id="split-missing-middle-part"),
+        # 6 members of 3.5 KB in 4 KB parts: without the last three parts the stream ends inside the sixth member
+        pytest.param(lambda p: _drop_parts(p, 5, 8), 5, "unexpected end of data", id="split-missing-last-parts"),
+    ],
+)
+def test_cli_extract_reports_a_bad_archive_extracts_the_rest_and_retries_only_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Callable[[Path], None], members: int, reason: str
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    make_tar(src / "a.tar", {"videos_a/x.mp4": b"a" * 700})
+    make_tar(src / "c.tar", {"videos_c/x.mp4": b"c" * 700})
+    damage(make_tar(src / "b.tar", VIDEOS))
+    argv = ["data", "extract", "--archives", str(src), "--out", str(out)]
+    assert main(argv) == 1
+    printed = capsys.readouterr().out
+    assert _statuses(printed) == {"a.tar": "extracted", "b.tar": "failed", "c.tar": "extracted"}
+    [failure] = [line for line in printed.splitlines() if line.startswith("failed ")]
+    assert failure.startswith(f"failed b.tar after {members} members: ") and reason in failure
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mp4")) == ["videos_a/x.mp4", "videos_c/x.mp4"]
+    assert sorted(p.name for p in (out / ".videokr-extracted").iterdir()) == ["a.tar.json", "c.tar.json"]
+    assert not list(out.glob(".*.partial"))
+
+    for part in src.glob("b.tar*"):
+        part.unlink()
+    make_tar(src / "b.tar", VIDEOS)
+    assert main(argv) == 0
+    assert _statuses(capsys.readouterr().out) == {"a.tar": "skipped", "b.tar": "extracted", "c.tar": "skipped"}
+    assert (out / "videos_0001/clip5.mp4").read_bytes() == VIDEOS["videos_0001/clip5.mp4"]
+
+
+def _statuses(printed: str) -> dict[str, str]:
+    rows = [line.split() for line in printed.splitlines()]
+    return {row[0]: row[1] for row in rows if row and row[0].endswith(".tar")}
 
 
 def test_no_archives_is_an_error(tmp_path: Path) -> None:

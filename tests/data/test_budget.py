@@ -1,4 +1,7 @@
-"""PromptBudget.count equals the prompt length verl's RLHFDataset length filter computes (real processor, decoded video)."""
+"""PromptBudget.count equals the prompt length verl's RLHFDataset length filter computes (real processor, decoded video).
+
+Both loaders are checked: `from_model` (the checkpoint's files, no transformers) and `from_transformers`.
+"""
 
 import copy
 from pathlib import Path
@@ -47,21 +50,38 @@ def verl_prompt_length(processor: Any, row: dict[str, Any], image_patch_size: in
     return len(inputs["input_ids"][0])
 
 
-def test_count_equals_verl_length_filter(tiny_model: Path, clips: dict[str, Path]) -> None:
-    budget = PromptBudget.from_model(tiny_model)
+@pytest.fixture(scope="module")
+def real_processor(tiny_model: Path) -> Any:
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(tiny_model)
+
+
+# from_model reads the checkpoint's files without transformers; from_transformers loads AutoProcessor
+LOADERS = ("from_model", "from_transformers")
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_count_equals_verl_length_filter(
+    tiny_model: Path, real_processor: Any, clips: dict[str, Path], loader: str
+) -> None:
+    budget = getattr(PromptBudget, loader)(tiny_model)
     for name, path in clips.items():
         for entry in ENTRIES:
             row = {"prompt": [{"role": "user", "content": PROMPT}], "videos": [{"video": str(path), **entry}]}
-            expected = verl_prompt_length(budget.processor, row, budget.image_patch_size)
+            expected = verl_prompt_length(real_processor, row, budget.image_patch_size)
             assert budget.count(row["prompt"], probe_video(path), entry) == expected, (name, entry)
 
 
-def test_count_with_verl_default_patch_14(tiny_model: Path, clips: dict[str, Path]) -> None:
-    budget = PromptBudget.from_model(tiny_model, image_patch_size=14)
+@pytest.mark.parametrize("loader", LOADERS)
+def test_count_with_verl_default_patch_14(
+    tiny_model: Path, real_processor: Any, clips: dict[str, Path], loader: str
+) -> None:
+    budget = getattr(PromptBudget, loader)(tiny_model, image_patch_size=14)
     entry = {"fps": 2.0, "max_frames": 16, "min_frames": 4, "max_pixels": 50176, "min_pixels": 3136}
     path = clips["b"]
     row = {"prompt": [{"role": "user", "content": PROMPT}], "videos": [{"video": str(path), **entry}]}
-    assert budget.count(row["prompt"], probe_video(path), entry) == verl_prompt_length(budget.processor, row, 14)
+    assert budget.count(row["prompt"], probe_video(path), entry) == verl_prompt_length(real_processor, row, 14)
 
 
 def test_build_verl_messages_splits_placeholders() -> None:

@@ -33,6 +33,29 @@ def test_read_rows_accepts_json_array_with_bom(tmp_path: Path) -> None:
     assert isinstance(results[1][1], RowIssue) and results[2][1] == GOOD
 
 
+def test_read_rows_json_array_reports_bad_elements_by_position(tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    deep: object = "x"
+    for _ in range(100):
+        deep = [deep]
+    elements = [GOOD, {**GOOD, "question": "Q\ud800?"}, None, {**GOOD, "extra": deep}, GOOD]
+    path.write_text(json.dumps(elements))
+    results = list(read_rows(path))
+    issues = [(row.line, row.field, row.message) for _, row in results if isinstance(row, RowIssue)]
+    assert issues == [
+        (2, "question", "not valid Unicode: lone surrogate"),
+        (3, "row", "expected a JSON object, got null"),
+        (4, "extra", "nested deeper than 64 levels"),
+    ]
+    assert results[4] == (5, GOOD)
+
+
+def test_read_rows_too_deep_json_array_is_one_issue(tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    assert [(line, row.field) for line, row in read_rows(path) if isinstance(row, RowIssue)] == [(1, "json")]
+
+
 def test_read_rows_broken_json_array_is_one_issue(tmp_path: Path) -> None:
     path = tmp_path / "rows.json"
     path.write_text('[{"question": "Q?"},\n{"broken": ]')

@@ -4,17 +4,24 @@ Each generated clip is decoded through qwen_vl_utils.fetch_video (decord reader,
 through LLaMA-Factory's own Qwen2VL / Qwen3VL video plugin, the frames go through real Qwen2VLVideoProcessor /
 Qwen3VLVideoProcessor instances, and the resulting grid_thw (and Qwen3-VL timestamps) must equal
 `count_visual_tokens` computed from `probe_video` alone. Widths of 48 and 72 pixels are avoided on purpose:
-decord 0.6 cannot decode them (PROTOCOL.md section 8).
+decord 0.6 cannot decode them (PROTOCOL.md section 8). The prompt counts of `PromptBudget.from_model` (the
+checkpoint's files read without transformers) equal those through transformers' AutoProcessor for both families
+and the file layouts transformers reads.
 """
 
+import copy
+import json
 import os
+import shutil
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from videokr.data.budget import PromptBudget, build_verl_messages
 from videokr.data.synth import write_video
 from videokr.data.videos import (
     ProcessorConfig,
@@ -23,6 +30,7 @@ from videokr.data.videos import (
     count_visual_tokens,
     probe_video,
 )
+from videokr.prompts import INSTR, MC_TAIL
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +202,114 @@ def test_rotated_clip_count_follows_decord_orientation(tmp_path: Path, degrees: 
     grid = processor(videos=[video], video_metadata=[metadata], do_sample_frames=False)["video_grid_thw"][0].tolist()
     config = ProcessorConfig.from_processor(processor, "qwen2_5_vl")
     assert_same(count_visual_tokens(info, VideoSettings.from_video_dict(entry), "qwen2_5_vl", config), grid, "rot")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a copy of the tiny checkpoint differs from what build_tiny_model saves."""
+
+    split: bool = False  # processor settings in pre-v5 files (video_)preprocessor_config.json, not nested
+    video: dict[str, Any] = field(default_factory=dict)  # keys set in the video processor's settings
+    tokenizer: dict[str, Any] = field(default_factory=dict)  # keys set in tokenizer_config.json
+    template_json: bool = False  # the chat template in the legacy chat_template.json
+
+
+# id, family, layout
+LAYOUTS = (
+    ("qwen25_saved", "qwen2_5_vl", Layout()),
+    ("qwen25_legacy_min_max", "qwen2_5_vl", Layout(True, {"min_pixels": 4 * 28 * 28, "max_pixels": 64 * 28 * 28})),
+    (
+        "qwen25_size_template_json",
+        "qwen2_5_vl",
+        Layout(video={"size": {"shortest_edge": 6272, "longest_edge": 25088}}, template_json=True),
+    ),
+    ("qwen25_add_bos_ignored", "qwen2_5_vl", Layout(tokenizer={"add_bos_token": True, "bos_token": "<|im_start|>"})),
+    ("qwen3_saved", "qwen3_vl", Layout()),
+    (
+        "qwen3_new_special_tokens",  # special tokens tokenizer.json lacks, one as a serialised AddedToken
+        "qwen3_vl",
+        Layout(tokenizer={"mask_token": "<flame>", "sep_token": {"__type": "AddedToken", "content": "</flame>"}}),
+    ),
+    (
+        "qwen3_video_file",
+        "qwen3_vl",
+        Layout(True, {"size": {"shortest_edge": 8 * 32 * 32, "longest_edge": 40 * 32 * 32}}),
+    ),
+    (
+        "qwen3_named_tokens",
+        "qwen3_vl",
+        Layout(
+            tokenizer={
+                "extra_special_tokens": {
+                    "video_token": "<|video_pad|>",
+                    "vision_start_token": "<|vision_start|>",
+                    "vision_end_token": "<|vision_end|>",
+                }
+            }
+        ),
+    ),
+)
+
+SYSTEM = {"role": "system", "content": "Réponds brièvement — 日本語も可。\t  Spaces   and\n\nnewlines."}
+PROMPTS = (
+    [
+        {
+            "role": "user",
+            "content": "<video>\nWhat colour is the flame?\nOptions:\nA. red\nB. green\n" + INSTR + MC_TAIL,
+        }
+    ],
+    [
+        SYSTEM,
+        {
+            "role": "user",
+            "content": "Before <video> after: <think>naïve <flame>café</flame></think> 🎉 <|im_end|> 12345",
+        },
+    ],
+)
+
+
+def write_layout(model: Path, out: Path, layout: Layout) -> Path:
+    """A copy of `model` rewritten to `layout`."""
+    shutil.copytree(model, out)
+    nested = json.loads((out / "processor_config.json").read_text())
+    nested["video_processor"].update(layout.video)
+    if layout.split:
+        image, video = nested.pop("image_processor"), nested.pop("video_processor")
+        if nested["processor_class"] == "Qwen2_5_VLProcessor":  # Qwen2.5-VL checkpoints keep one file for both
+            image = {**image, **layout.video}
+        else:
+            (out / "video_preprocessor_config.json").write_text(json.dumps(video))
+        (out / "preprocessor_config.json").write_text(json.dumps(image))
+    (out / "processor_config.json").write_text(json.dumps(nested))
+    tokenizer = json.loads((out / "tokenizer_config.json").read_text())
+    (out / "tokenizer_config.json").write_text(json.dumps({**tokenizer, **layout.tokenizer}))
+    if layout.template_json:
+        template = (out / "chat_template.jinja").read_text()
+        (out / "chat_template.jinja").unlink()
+        (out / "chat_template.json").write_text(json.dumps({"chat_template": template}))
+    return out
+
+
+@pytest.mark.parametrize("layout_id, family, layout", [pytest.param(*x, id=x[0]) for x in LAYOUTS])
+def test_light_loader_counts_equal_transformers_processor(
+    clips: dict[str, Path], tiny_models: Any, tmp_path: Path, layout_id: str, family: str, layout: Layout
+) -> None:
+    model = write_layout(tiny_models(family), tmp_path / layout_id, layout)
+    light, real = PromptBudget.from_model(model), PromptBudget.from_transformers(model)
+    assert light.config == real.config
+    assert light.image_patch_size == real.image_patch_size
+    assert (light.video_token, light.vision_start, light.vision_end) == (
+        real.video_token,
+        real.vision_start,
+        real.vision_end,
+    )
+    for messages in PROMPTS:
+        chat = build_verl_messages(messages, [{"video": "/v.mp4", "fps": 2.0}])
+        text = real.processor.apply_chat_template(copy.deepcopy(chat), add_generation_prompt=True, tokenize=False)
+        assert light.processor.apply_chat_template(copy.deepcopy(chat), add_generation_prompt=True) == text
+        assert light.tokenizer(text)["input_ids"] == real.tokenizer(text)["input_ids"]
+        for name, path in clips.items():
+            info = probe_video(path)
+            for settings_id, entry in QVU_SETTINGS:
+                label = f"{name} {settings_id}"
+                assert light.count(messages, info, entry) == real.count(messages, info, entry), label

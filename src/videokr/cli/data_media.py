@@ -2,9 +2,12 @@
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videokr.cli.common import print_table
+
+if TYPE_CHECKING:
+    from videokr.data.archives import ExtractReport
 
 FAMILIES = ("qwen2_5_vl", "qwen3_vl")
 
@@ -25,7 +28,9 @@ def register_verbs(verbs: Any) -> None:
     check.add_argument("--report", required=True, type=Path, help="per-row JSON lines go here")
     check.set_defaults(func=_check)
 
-    extract = verbs.add_parser("extract", help="safely extract *.tar and *.tar.part.* video archives")
+    extract = verbs.add_parser(
+        "extract", help="safely extract *.tar and *.tar.part.* video archives (a re-run retries only failed ones)"
+    )
     extract.add_argument("--archives", required=True, type=Path, help="directory holding the archives")
     extract.add_argument("--out", required=True, type=Path, help="extract here")
     extract.set_defaults(func=_extract)
@@ -69,20 +74,28 @@ def _extract(args: argparse.Namespace) -> int:
         for r in report.results
     ]
     print_table(rows, ["archive", "status", "members", "files", "refused"])
+    return _print_problems(report)
+
+
+def _print_problems(report: "ExtractReport") -> int:
+    """Print refused members and failed archives; 1 when there is any."""
     for item in report.refused:
         print(f"refused {item.archive}: {item.member!r}: {item.reason}")
-    return 1 if report.refused else 0
+    for result in report.failed:
+        print(f"failed {result.archive} after {result.members} members: {result.reason}")
+    if report.failed:
+        print(f"{len(report.failed)} archives failed and were not extracted; run again to retry only those")
+    return 1 if report.refused or report.failed else 0
 
 
 def _download(args: argparse.Namespace) -> int:
     from videokr.data.download import download_datasets
 
     result = download_datasets(args.root, args.what, extract=not args.no_extract)
+    code = 0
     for key, path in result.paths.items():
         report = result.extracted.get(key)
-        done = f", {len(report.results)} archives extracted or up to date" if report else ""
+        done = f", {len(report.results) - len(report.failed)} archives extracted or up to date" if report else ""
         print(f"{key}: {path}{done}")
-    refused = [item for report in result.extracted.values() for item in report.refused]
-    for item in refused:
-        print(f"refused {item.archive}: {item.member!r}: {item.reason}")
-    return 1 if refused else 0
+        code = max(code, _print_problems(report) if report else 0)
+    return code

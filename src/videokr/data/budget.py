@@ -5,6 +5,10 @@ add_generation_prompt=True)`, decodes the video with qwen-vl-utils, runs the pro
 `len(input_ids)`. `PromptBudget.count` renders the same text, expands each video placeholder to the visual
 tokens `count_visual_tokens` computes from the probed metadata (plus Qwen3-VL's per-group `<t seconds>` text)
 and tokenizes that: the same number, in milliseconds instead of seconds per video.
+
+`PromptBudget.from_model` reads the checkpoint's files with `videokr.data.processor.LightProcessor` (no
+transformers import: ~9 s less per command); `from_transformers`, or a processor object passed in, counts
+with transformers' own processor.
 """
 
 import copy
@@ -56,11 +60,24 @@ class PromptBudget:
     def from_model(
         cls, model_path: str | os.PathLike[str], family: Family | None = None, image_patch_size: int | None = None
     ) -> "PromptBudget":
-        """Load the checkpoint's processor (tokenizer, chat template, video processor) once.
+        """Read the checkpoint's tokenizer, chat template and processor settings from its files (no transformers).
 
         `image_patch_size` is verl's `data.image_patch_size`: verl's default trainer config sets 14 even for
         Qwen3-VL (PROTOCOL.md section 8); pass 14 to reproduce that, leave None for the processor's own.
         """
+        from videokr.data.processor import LightProcessor
+
+        if not os.path.isdir(model_path):  # a hub id: transformers resolves it through its cache
+            return cls.from_transformers(model_path, family, image_patch_size)
+        fam = family or detect_family(model_path)
+        processor = LightProcessor.from_pretrained(model_path)
+        return cls(processor, fam, processor.processor_config(fam), image_patch_size or processor.image_patch_size)
+
+    @classmethod
+    def from_transformers(
+        cls, model_path: str | os.PathLike[str], family: Family | None = None, image_patch_size: int | None = None
+    ) -> "PromptBudget":
+        """Load the checkpoint's processor through transformers' AutoProcessor (seconds; same counts as from_model)."""
         fam = family or detect_family(model_path)
         transformers = require("transformers")
         try:

@@ -195,7 +195,7 @@ def check_corpus(
     tasks = _tasks(source, root, stage, want_prompt=tokenizer is not None)
     with atomic_open(summary.report) as out, _runner(options, workers) as run:
         for row in tqdm(run(tasks), desc="check", unit="row", disable=not progress):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps(row) + "\n")  # ASCII escapes: a report line can always be written
             summary.rows += 1
             summary.statuses[row["status"]] += 1
             summary.max_visual_tokens = max(summary.max_visual_tokens, row["visual_tokens"] or 0)

@@ -7,7 +7,7 @@ that are missing or unreadable, prompts over the token budget) run *after* the s
 whichever file they fell in, so a row that survives lands in the same file as with the published converter
 for the same input and seed (the test file may then hold fewer than `val_size` rows). `extra_info.index`
 counts the rows actually written to each file. Every dropped row is listed in `dropped.jsonl` with its
-reason.
+file, line, field and reason.
 
 Rows are streamed in two passes (count the published row set, then convert) and written in batches with
 pyarrow, so memory stays flat; both parquet files appear only when the whole input has been converted.
@@ -32,7 +32,7 @@ from videokr.errors import ConfigError, DataError, VideoKRError
 from videokr.families import Family
 from videokr.io import atomic_open
 from videokr.prompts import Style, render_prompt
-from videokr.records import ALIASES, RowIssue, Sample, raw_video_value
+from videokr.records import ALIASES, RowError, RowIssue, Sample, raw_video_value
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,17 @@ def has_ground_truth(row: Mapping[str, Any]) -> bool:
     return any(row.get(key) is not None and str(row.get(key)).strip() for key in ALIASES["solution"])
 
 
+def has_video(row: Mapping[str, Any]) -> bool:
+    """Whether a raw row has a video value (one that is not a path still counts: it is dropped after the split)."""
+    try:
+        return bool(raw_video_value(row))
+    except RowError:
+        return True
+
+
 def in_published_set(row: Row | RowIssue) -> bool:
     """Whether the published converter keeps a row before its split: a video path and a ground truth."""
-    return not isinstance(row, RowIssue) and bool(raw_video_value(row)) and has_ground_truth(row)
+    return not isinstance(row, RowIssue) and has_video(row) and has_ground_truth(row)
 
 
 def holdout_ordinals(n: int, val_size: int, seed: int) -> set[int]:
@@ -160,6 +168,14 @@ class _ParquetSink:
         self.writer = pq.ParquetWriter(handle, SCHEMA)
         self.split, self.rows, self.buffer = split, 0, list[Row]()
 
+    def __enter__(self) -> "_ParquetSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Release the writer (a no-op after close) before its file is closed: on an error its __del__ would
+        # otherwise write to the closed temp file.
+        self.writer.close()
+
     def add(self, row: Row) -> None:
         row["extra_info"]["split"] = self.split
         row["extra_info"]["index"] = self.rows
@@ -191,10 +207,17 @@ class _Dropped:
     def __init__(self, handle: IO[str], source: str) -> None:
         self.handle, self.source, self.reasons = handle, source, Counter[str]()
 
-    def add(self, line: int, reason: str, detail: str, problem_id: Any = None) -> None:
+    def add(self, line: int, reason: str, field_name: str, detail: str, problem_id: Any = None) -> None:
         self.reasons[reason] += 1
-        record = {"file": self.source, "line": line, "problem_id": problem_id, "reason": reason, "detail": detail}
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        record = {
+            "file": self.source,
+            "line": line,
+            "problem_id": problem_id,
+            "reason": reason,
+            "field": field_name,
+            "detail": detail,
+        }
+        self.handle.write(json.dumps(record) + "\n")  # ASCII escapes: a report line can always be written
 
 
 def _published_count(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -211,22 +234,28 @@ def _convert(
     ordinal = -1
     for line, raw in read_rows(path, progress="prepare-rl"):
         if not in_published_set(raw):
-            reason = (
-                "invalid_row" if isinstance(raw, RowIssue) else "no_video" if not raw_video_value(raw) else "no_answer"
-            )
-            drops.add(line, reason, raw.message if isinstance(raw, RowIssue) else f"{reason.replace('_', ' ')}")
+            drops.add(line, *_unpublished_reason(raw))
             continue
         ordinal += 1
         item = to_sample(line, raw)
         if isinstance(item, RowIssue):
-            drops.add(line, "invalid_row", f"{item.field}: {item.message}")
+            drops.add(line, "invalid_row", item.field, item.message)
             continue
         if not item.video_path:
-            drops.add(line, "no_video", "video path is empty after normalisation", item.problem_id)
+            drops.add(line, "no_video", "video_path", "video path is empty after normalisation", item.problem_id)
             continue
         video = resolve_video_path(root, item.video_path)
         split = "test" if ordinal in tests else "train"
         yield _Pending(line, split, rl_row(item, video, style))
+
+
+def _unpublished_reason(raw: Row | RowIssue) -> tuple[str, str, str]:
+    """(reason, field, detail) for a row outside the published set."""
+    if isinstance(raw, RowIssue):
+        return "invalid_row", raw.field, raw.message
+    if not has_video(raw):
+        return "no_video", "video_path", "no video"
+    return "no_answer", "solution", "no answer"
 
 
 _WORKER: dict[str, Any] = {}
@@ -370,14 +399,18 @@ def _write_splits(
     with (
         atomic_open(out / "train.parquet", "wb") as train_handle,
         atomic_open(out / "test.parquet", "wb") as test_handle,
+        _ParquetSink(train_handle, "train") as train,
+        _ParquetSink(test_handle, "test") as test,
     ):
-        sinks = {"train": _ParquetSink(train_handle, "train"), "test": _ParquetSink(test_handle, "test")}
+        sinks = {"train": train, "test": test}
         verdicts = length_filter.verdicts(pending) if length_filter else ((p, None) for p in pending)
         for item, verdict in verdicts:
             if verdict is None:
                 sinks[item.split].add(item.row)
             else:
-                drops.add(item.line, verdict[0], verdict[1], item.row["extra_info"]["problem_id"])
+                reason, detail = verdict
+                field_name = "prompt" if reason == "too_long" else "video_path"
+                drops.add(item.line, reason, field_name, detail, item.row["extra_info"]["problem_id"])
         for sink in sinks.values():
             sink.close()
         counts = {split: sink.rows for split, sink in sinks.items()}

@@ -2,8 +2,12 @@
 
 Rows are streamed: the JSON array is written entry by entry into a temp file that replaces the output only
 when every row has been read, so memory stays flat and a killed run leaves no half file. Rows that cannot be
-used (unreadable row, no question or answer, empty think, no video, a missing video file with
-`skip_missing_videos`) are skipped and listed, with file, line and reason, in `skipped.jsonl`.
+used (unreadable row or text that is not valid Unicode, no question or answer, empty think, no video, a missing
+video file with `skip_missing_videos`) are skipped and listed, with file, line, field and reason, in `skipped.jsonl`.
+
+Each entry is written as the very bytes of `json.dumps(entry.to_dict(), ensure_ascii=False)` (the file stays
+byte-identical to what videokr always wrote) but built faster: a fixed frame around its three strings, each
+escaped by orjson, which escapes exactly as json does with ensure_ascii=False.
 """
 
 import json
@@ -13,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from videokr.data.read import read_samples, require_file, resolve_video_path
 from videokr.errors import DataError
@@ -46,15 +52,44 @@ class SftResult:
     reasons: dict[str, int] = field(default_factory=dict)  # skipped rows per offending field
 
 
-def sft_entry(sample: Sample, video: str, style: Style = "compat") -> dict[str, Any]:
+# `json.dumps(SftEntry.to_dict(), ensure_ascii=False)` with its three strings left out (json's ", " and ": ").
+_ENTRY_FRAME = b'{"messages": [{"role": "user", "content": %b}, {"role": "assistant", "content": %b}], "videos": [%b]}'
+
+
+@dataclass(frozen=True)
+class SftEntry:
     """One sharegpt entry: the user prompt (one `<video>`), the CoT target and the video path."""
-    return {
-        "messages": [
-            {"role": "user", "content": render_prompt(sample, "sft", style)},
-            {"role": "assistant", "content": render_sft_target(sample)},
-        ],
-        "videos": [video],
-    }
+
+    prompt: str
+    target: str
+    video: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as LLaMA-Factory reads it."""
+        return {
+            "messages": [{"role": "user", "content": self.prompt}, {"role": "assistant", "content": self.target}],
+            "videos": [self.video],
+        }
+
+    def to_json(self) -> bytes:
+        """`json.dumps(self.to_dict(), ensure_ascii=False)` as UTF-8 bytes.
+
+        >>> SftEntry("<video>Q?", "é", "v.mp4").to_json().decode()
+        '{"messages": [{"role": "user", "content": "<video>Q?"}, {"role": "assistant", "content": "é"}], "videos": ["v.mp4"]}'
+        """
+        return _ENTRY_FRAME % (_json_string(self.prompt), _json_string(self.target), _json_string(self.video))
+
+
+def _json_string(text: str) -> bytes:
+    try:
+        return orjson.dumps(text)
+    except orjson.JSONEncodeError:  # a lone surrogate (read_samples rejects them): fails just as json's text would
+        return json.dumps(text, ensure_ascii=False).encode("utf-8")
+
+
+def sft_entry(sample: Sample, video: str, style: Style = "compat") -> SftEntry:
+    """The sharegpt entry of `sample` with `video` as its video path."""
+    return SftEntry(render_prompt(sample, "sft", style), render_sft_target(sample), video)
 
 
 def _unusable(sample: Sample) -> tuple[str, str] | None:
@@ -85,7 +120,7 @@ class _Skips:
     def add(self, line: int, field_name: str, reason: str) -> None:
         self.reasons[field_name] += 1  # per field: the messages themselves carry row details
         record = {"file": self.source, "line": line, "field": field_name, "reason": reason}
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.handle.write(json.dumps(record) + "\n")  # ASCII escapes: a report line can always be written
 
 
 def prepare_sft(
@@ -129,8 +164,8 @@ def _write_entries(
     style: Style,
 ) -> int:
     written = 0
-    with atomic_open(target) as handle:
-        handle.write("[")
+    with atomic_open(target, "wb") as handle:
+        handle.write(b"[")
         for line, item in read_samples(input_path, progress="prepare-sft"):
             if isinstance(item, RowIssue):
                 skips.add(line, item.field, item.message)
@@ -143,12 +178,12 @@ def _write_entries(
             if skip_missing_videos and not _video_exists(video, target.parent):
                 skips.add(line, "video_path", f"video file not found: {video}")
                 continue
-            handle.write(",\n" if written else "\n")
-            handle.write(json.dumps(sft_entry(item, video, style), ensure_ascii=False))
+            handle.write(b",\n" if written else b"\n")
+            handle.write(sft_entry(item, video, style).to_json())
             written += 1
         if written == 0:
             raise DataError(f"{skips.source}: no usable rows; each is listed with its reason in {SKIPPED_FILE}")
-        handle.write("\n]\n")
+        handle.write(b"\n]\n")
     return written
 
 

@@ -12,11 +12,13 @@ from videokr.records import (
     RowIssue,
     Severity,
     is_known_problem_type,
+    json_type,
     normalize_problem_type,
     normalize_video_path,
     option_letter,
     parse_options,
     pick,
+    pick_text,
     raw_video_value,
     strip_answer_tags,
     strip_think_tags,
@@ -24,6 +26,7 @@ from videokr.records import (
 )
 
 Finding = tuple[str, str, Severity]  # field, message, severity
+LABELS = ("problem_id", "subject", "dataset", "skill", "discipline")  # optional text fields
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,16 @@ class ValidationResult:
         return self.errors == 0
 
 
+def _error(exc: RowError) -> Finding:
+    return exc.field, exc.message, "error"
+
+
 def _check_question(row: Mapping[str, Any]) -> list[Finding]:
     question = pick(row, "question")
     if question is None:
         return [("question", "missing question (also read as prompt, problem)", "error")]
     if not isinstance(question, str):
-        return [("question", f"question must be a string, got {type(question).__name__}", "error")]
+        return [("question", f"question must be text, got {json_type(question)}", "error")]
     if not strip_video_placeholder(question):
         return [("question", "question is empty", "error")]
     return []
@@ -83,8 +90,11 @@ def _check_choice(row: Mapping[str, Any], answer: str) -> list[Finding]:
 
 
 def _check_answer(row: Mapping[str, Any]) -> list[Finding]:
-    solution = pick(row, "solution")
-    answer = strip_answer_tags(str(solution)) if solution is not None else ""
+    try:
+        solution = pick_text(row, "solution")
+    except RowError as exc:
+        return [_error(exc)]
+    answer = strip_answer_tags(solution) if solution is not None else ""
     findings: list[Finding] = []
     if not answer:
         findings.append(
@@ -94,11 +104,14 @@ def _check_answer(row: Mapping[str, Any]) -> list[Finding]:
 
 
 def _check_type(row: Mapping[str, Any]) -> list[Finding]:
-    value = pick(row, "problem_type")
+    try:
+        value = pick_text(row, "problem_type")
+    except RowError as exc:
+        return [_error(exc)]
     if value is None:
         return [("problem_type", "missing problem_type; inferred from the options", "warning")]
     if not is_known_problem_type(value):
-        return [("problem_type", f"unknown problem_type {str(value)[:40]!r}; inferred from the options", "warning")]
+        return [("problem_type", f"unknown problem_type {value[:40]!r}; inferred from the options", "warning")]
     return []
 
 
@@ -108,7 +121,10 @@ def _is_absolute(path: str) -> bool:
 
 def _check_video(row: Mapping[str, Any]) -> list[Finding]:
     value = pick(row, "video_path")
-    path = raw_video_value(row)
+    try:
+        path = raw_video_value(row)
+    except RowError as exc:
+        return [_error(exc)]
     if path is None or not path.strip():
         return [("video_path", "missing video path", "error")]
     findings: list[Finding] = []
@@ -128,10 +144,23 @@ def _check_video(row: Mapping[str, Any]) -> list[Finding]:
 def _check_think(row: Mapping[str, Any]) -> list[Finding]:
     if not any(key in row for key in ("think", "process")):
         return []
-    think = pick(row, "think")
-    if think is None or not strip_think_tags(str(think)):
+    try:
+        think = pick_text(row, "think")
+    except RowError as exc:
+        return [_error(exc)]
+    if think is None or not strip_think_tags(think):
         return [("think", "empty think in a CoT file", "error")]
     return []
+
+
+def _check_labels(row: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    for name in LABELS:
+        try:
+            pick_text(row, name)
+        except RowError as exc:
+            findings.append(_error(exc))
+    return findings
 
 
 CHECKS: tuple[Callable[[Mapping[str, Any]], list[Finding]], ...] = (
@@ -140,6 +169,7 @@ CHECKS: tuple[Callable[[Mapping[str, Any]], list[Finding]], ...] = (
     _check_type,
     _check_video,
     _check_think,
+    _check_labels,
 )
 
 

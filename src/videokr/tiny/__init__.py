@@ -7,6 +7,8 @@ config, random safetensors weights, generation config) that `AutoProcessor` and
 `videokr tiny build --family qwen3_vl --size small runs/tiny-qwen3`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from videokr.families import detect_family
 from videokr.tiny.build import (
     FAMILIES,
@@ -18,7 +20,21 @@ from videokr.tiny.build import (
     build_tiny_model,
     count_parameters,
 )
-from videokr.tiny.frames import frames_metadata, read_frames, sample_indices
+
+if TYPE_CHECKING:
+    from videokr.tiny.frames import frames_metadata, read_frames, sample_indices
+
+_FRAMES = frozenset({"frames_metadata", "read_frames", "sample_indices"})
+
+
+def __getattr__(name: str) -> Any:
+    # The frame reader imports numpy and PyAV (~0.2 s): loaded on first use, not by every command's parser.
+    if name in _FRAMES:
+        from videokr.tiny import frames
+
+        return getattr(frames, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FAMILIES",
