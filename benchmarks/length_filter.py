@@ -5,9 +5,9 @@ Run: .venv/bin/python benchmarks/length_filter.py [--videos 200] [--family qwen2
 (FORCE_QWENVL_VIDEO_READER=decord is set for you). Generates clips of 2-120 s at real-ish sizes (320x180 to
 1280x720, 24-30 fps; cached in --work-dir), writes a VideoKR corpus over them, takes the median prompt length
 as max_prompt_length, times both commands on the same rows, prints the speed ratio and exits 1 unless the
-keep/drop decisions are identical row for row. On 2 cores 10 clips took 0.8-0.9 s (videokr) against 43-46 s
-(verl); 200 clips take ~22 min to generate once, then ~13 min a run, nearly all of it verl decoding (~3.8 s a
-clip at these sizes; PROTOCOL.md section 8, "verl length filter cost").
+keep/drop decisions are identical row for row. On 2 cores, quiet, 200 Qwen2.5-VL clips: 1.77 s (videokr)
+against 384 s (verl), 216x; 10 clips 0.8-0.9 s against 43-46 s. 200 clips take ~15 min to generate once (cached),
+then ~7 min a run, nearly all of it verl decoding (PROTOCOL.md section 8, "verl length filter cost").
 """
 
 import argparse
