@@ -262,7 +262,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _load_budget(model: str, family: str | None, image_patch_size: int | None = None) -> Budget:
-    from videokr.data.budget import PromptBudget  # imports transformers lazily
+    from videokr.data.budget import PromptBudget  # reads the checkpoint's files, no transformers
 
     checked = cast(Family | None, family)  # the CLI restricts --family to the known names
     budget: Budget = PromptBudget.from_model(model, family=checked, image_patch_size=image_patch_size)

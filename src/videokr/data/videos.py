@@ -19,7 +19,7 @@ import av
 import numpy as np
 
 from videokr.errors import ConfigError, VideoError
-from videokr.families import Family, detect_family
+from videokr.families import Family
 
 log = logging.getLogger(__name__)
 
@@ -328,19 +328,6 @@ class ProcessorConfig:
             max_pixels=get("longest_edge"),
             do_resize=bool(getattr(video_processor, "do_resize", True)),
         )
-
-
-def load_processor_config(model_dir: str | os.PathLike[str], family: Family | None = None) -> ProcessorConfig:
-    """The video-processor settings a checkpoint really loads with (through transformers' AutoVideoProcessor)."""
-    from videokr.deps import require
-
-    fam = family or detect_family(model_dir)
-    transformers = require("transformers")
-    try:
-        processor = transformers.AutoVideoProcessor.from_pretrained(os.fspath(model_dir))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{model_dir}: cannot load its video processor: {exc}") from exc
-    return ProcessorConfig.from_processor(processor, fam)
 
 
 @dataclass(frozen=True)
