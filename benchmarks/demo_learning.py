@@ -1,9 +1,9 @@
 """Does the demo corpus teach a tiny Qwen-VL, and how fast? A plain-PyTorch SFT loop, timed, with held-out MC accuracy.
 
 Run: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo_learning.py --out /tmp/demo_learning` (the defaults are
-the demo's: DemoSettings and the sft section of configs/recipes/demo.yaml). `--base-model DIR` and `--corpus DIR`
+the demo's: DemoSettings and the sft section of the shipped demo recipe). `--base-model DIR` and `--corpus DIR`
 reuse a base and a corpus; `--checkpoint DIR --corpus DIR` only probes a trained checkpoint (e.g. the output_dir of
-`videokr train sft configs/recipes/demo.yaml`) on the held-out MC rows, with real and blanked clips.
+`videokr train sft demo`) on the held-out MC rows, with real and blanked clips.
 It builds the demo corpus, the perception-trained base model (`videokr.demo.prepare_base_model`), then runs SFT
 with the vision tower frozen (as the published SFT) on the SFT prompt (`render_prompt(sample, "sft")`) and target,
 and every `--eval-every` steps scores greedy answers on the held-out multiple-choice rows rendered with the eval

@@ -1,6 +1,5 @@
-# Shared by the wrappers: where videokr and the recipes are, and how DRY_RUN=1 reaches the CLI.
+# Shared by the wrappers: where videokr is, and how DRY_RUN=1 reaches the CLI.
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-RECIPES="${RECIPES:-${SCRIPTS_DIR}/../configs/recipes}"
 if [[ -z "${VIDEOKR_BIN:-}" ]]; then
   if [[ -x "${SCRIPTS_DIR}/../.venv/bin/videokr" ]]; then
     VIDEOKR_BIN="${SCRIPTS_DIR}/../.venv/bin/videokr"

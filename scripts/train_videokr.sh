@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The published SFT entry point, now `videokr train sft configs/recipes/<family>.yaml`.
+# The published SFT entry point, now `videokr train sft <family recipe>`.
 #   bash scripts/train_videokr.sh {qwen2_5vl|qwen3vl} [key=value ...]
 # Published environment variables: MODEL_NAME_OR_PATH, DATASET_DIR (default data), OUTPUT_DIR (default
 # saves/videokr/<family>_sft), REPORT_TO (default none); NNODES / NODE_RANK / MASTER_ADDR / MASTER_PORT for
@@ -22,4 +22,4 @@ args=(
 [[ -n "${MASTER_ADDR:-}" ]] && args+=("sft.distributed.master_addr=${MASTER_ADDR}")
 [[ -n "${MASTER_PORT:-}" ]] && args+=("sft.distributed.master_port=${MASTER_PORT}")
 
-exec "$VIDEOKR_BIN" train sft "${RECIPES}/${recipe}.yaml" "${args[@]}" "$@" "${DRY_RUN_FLAG[@]}"
+exec "$VIDEOKR_BIN" train sft "${RECIPE:-$recipe}" "${args[@]}" "$@" "${DRY_RUN_FLAG[@]}"

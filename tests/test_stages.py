@@ -7,16 +7,15 @@ import pytest
 
 from videokr.cli import main
 from videokr.config import load_recipe
+from videokr.recipes import RECIPES_DIR
 from videokr.scoring import score_samples
 from videokr.stages import eval_runs, run_recipe, write_run_report
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("recipe", ["qwen2_5vl", "qwen3vl"])
 def test_dry_run_of_a_published_recipe_plans_every_stage_inside_the_run_dir(recipe: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    result = run_recipe(ROOT / "configs" / "recipes" / f"{recipe}.yaml", [f"output_dir={run_dir}"], dry_run=True)
+    result = run_recipe(RECIPES_DIR / f"{recipe}.yaml", [f"output_dir={run_dir}"], dry_run=True)
     assert list(result.plans) == ["prepare-sft", "sft", "prepare-rl", "grpo", "merge", "eval", "report"]
     assert "llamafactory-cli train" in result.plans["sft"]
     assert "verl.trainer.main_ppo" in result.plans["grpo"]
@@ -27,7 +26,7 @@ def test_dry_run_of_a_published_recipe_plans_every_stage_inside_the_run_dir(reci
 
 
 def test_run_dry_run_cli_prints_each_stage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    recipe = ROOT / "configs" / "recipes" / "qwen3vl.yaml"
+    recipe = RECIPES_DIR / "qwen3vl.yaml"
     assert main(["run", str(recipe), f"output_dir={tmp_path}", "--dry-run", "--until", "sft"]) == 0
     out = capsys.readouterr().out
     assert "== prepare-sft" in out and "== sft" in out and "== grpo" not in out

@@ -1,6 +1,6 @@
 """`videokr demo`: the whole chain on the built-in synthetic corpus, and the bar it must meet.
 
-The demo is the recipe of configs/recipes/demo.yaml preceded by one more stage, `demo-inputs`, which writes the
+The demo is the shipped `demo` recipe (src/videokr/recipes/demo.yaml) preceded by one more stage, `demo-inputs`, which writes the
 corpus and the perception-trained base model (videokr.demo). Everything runs through the same pipeline as
 `videokr run`, so a killed demo resumes where it stopped. The bar (issue 8, DESIGN.md section 6): held-out
 multiple-choice accuracy of base <= chance + 10, sft >= 80, grpo >= sft - 2, grpo on blanked clips <= chance + 15.
@@ -19,10 +19,11 @@ from videokr.deps import require
 from videokr.errors import ConfigError
 from videokr.io import write_text
 from videokr.pipeline import RunResult, Stage, StageContext, run_stages
+from videokr.recipes import RECIPES_DIR
 from videokr.stages import recipe_stages, resolved_config
 
 CHANCE = 25.0  # four options per multiple-choice question
-DEMO_RECIPE = Path(__file__).resolve().parents[2] / "configs" / "recipes" / "demo.yaml"
+DEMO_RECIPE = RECIPES_DIR / "demo.yaml"
 
 # A seconds-scale variant for tests: a tiny corpus, a short perception stage and a few engine steps.
 SMALL_SETTINGS = DemoSettings(

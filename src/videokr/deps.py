@@ -16,6 +16,7 @@ INSTALL_HINTS: dict[str, str] = {
     "matplotlib": "matplotlib",
     "rouge_score": "rouge-score",
     "verl": "verl[verl-core]==0.9.1",
+    "ray": "'ray[default]' (verl[verl-core]==0.9.1 brings it)",
     "llamafactory": "llamafactory==0.9.5",
     "lmms_eval": "lmms-eval==0.7.3",
 }

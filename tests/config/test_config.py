@@ -22,8 +22,7 @@ from videokr.config import (
     to_yaml,
 )
 from videokr.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
+from videokr.recipes import RECIPES_DIR
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,7 @@ def test_recipe_unregistered_section_is_rejected_but_registered_one_is_built(mon
 
 @pytest.mark.parametrize("name", ["qwen2_5vl", "qwen3vl"])
 def test_shipped_recipes_load(name: str) -> None:
-    recipe = load_recipe(REPO / "configs" / "recipes" / f"{name}.yaml")
+    recipe = load_recipe(RECIPES_DIR / f"{name}.yaml")
     assert isinstance(recipe, RecipeConfig)
     assert recipe.model.family == {"qwen2_5vl": "qwen2_5_vl", "qwen3vl": "qwen3_vl"}[name]
     assert recipe.sft.learning_rate == 1e-5 and recipe.sft.deepspeed == "zero3"

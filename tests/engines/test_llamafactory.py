@@ -10,8 +10,7 @@ import yaml
 from videokr.config import SFTConfig, load_config, load_recipe
 from videokr.engines.llamafactory import check_sft_inputs, deepspeed_config, plan_sft, train_sft
 from videokr.errors import DataError, EngineError
-
-REPO = Path(__file__).resolve().parents[2]
+from videokr.recipes import RECIPES_DIR
 
 
 def _golden_gpu_args(tmp: Path, template: str) -> dict[str, Any]:
@@ -143,7 +142,7 @@ def test_plan_sft_without_model_raises(tmp_path: Path) -> None:
 
 
 def test_plan_sft_from_recipe_uses_model_section(tmp_path: Path) -> None:
-    recipe = load_recipe(REPO / "configs" / "recipes" / "qwen3vl.yaml")
+    recipe = load_recipe(RECIPES_DIR / "qwen3vl.yaml")
     plan = plan_sft(recipe.sft, stage_dir=tmp_path, model_path=recipe.model.path, family=recipe.model.family, gpus=8)
     args = yaml.safe_load(_files(plan)["llamafactory_sft.yaml"])
     assert (args["model_name_or_path"], args["template"]) == ("Qwen/Qwen3-VL-8B-Instruct", "qwen3_vl")
@@ -177,3 +176,19 @@ def test_train_sft_dry_run_plans_gpu_launch_without_gpu(tmp_path: Path) -> None:
     assert plan.env["FORCE_TORCHRUN"] == "1" and "ds_config.json" in _files(plan)
     if plan.env["NPROC_PER_NODE"] != "auto":  # a GPU machine: the visible count
         assert int(plan.env["NPROC_PER_NODE"]) > 0
+
+
+def test_plan_sft_cpu_two_processes_use_the_gpu_torchrun_launch_with_gloo(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "distributed.nproc_per_node=2", "distributed.master_port=29611")
+    plan = plan_sft(cfg, stage_dir=tmp_path / "stage", python="/v/bin/python", gpus=0)
+    assert {k: plan.env[k] for k in ("FORCE_TORCHRUN", "NNODES", "NODE_RANK", "NPROC_PER_NODE", "MASTER_PORT")} == {
+        "FORCE_TORCHRUN": "1",
+        "NNODES": "1",
+        "NODE_RANK": "0",
+        "NPROC_PER_NODE": "2",
+        "MASTER_PORT": "29611",
+    }
+    args = yaml.safe_load(_files(plan)["llamafactory_sft.yaml"])
+    assert args["use_cpu"] is True and args["ddp_backend"] == "gloo" and "deepspeed" not in args
+    one = plan_sft(_cfg(tmp_path), stage_dir=tmp_path / "stage", python="/v/bin/python", gpus=0)
+    assert "ddp_backend" not in yaml.safe_load(_files(one)["llamafactory_sft.yaml"])

@@ -1,4 +1,4 @@
-"""engines.lmms_eval: golden GPU (vllm_generate) and CPU plans, per-run task yaml, resume by answered rows."""
+"""engines.lmms_eval: golden GPU (videokr_vllm) and CPU plans, per-run task yaml, resume by answered rows."""
 
 import json
 from pathlib import Path
@@ -37,11 +37,8 @@ def _rows(path: Path, n: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("family", "extra"),
-    [pytest.param("qwen2_5_vl", "", id="qwen2.5"), pytest.param("qwen3_vl", ",is_qwen3_vl=True", id="qwen3")],
-)
-def test_plan_gpu_vllm_generate_golden(family: str, extra: str) -> None:
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "qwen3_vl"])
+def test_plan_gpu_videokr_vllm_golden(family: str) -> None:
     cfg = load_config(EvalConfig, None, ["tensor_parallel_size=2"])
     plan = plan_lmms_eval(
         cfg,
@@ -54,10 +51,10 @@ def test_plan_gpu_vllm_generate_golden(family: str, extra: str) -> None:
         python="/envs/eval/bin/python",
     )
     assert plan.argv == (
-        "/envs/eval/bin/python", "-m", "lmms_eval", "--model", "vllm_generate",
+        "/envs/eval/bin/python", "-m", "lmms_eval", "--model", "videokr_vllm",
         "--model_args",
         "model=/ckpt/m,tensor_parallel_size=2,data_parallel_size=1,gpu_memory_utilization=0.85,max_frame_num=128,"
-        "fps=2,max_pixels=200704,max_model_len=32768,max_new_tokens=8192" + extra,
+        "fps=2,max_pixels=200704,max_model_len=32768,max_new_tokens=8192",
         "--tasks", "videokr_eval", "--include_path", "/run/eval/chunks/0000/tasks",
         "--batch_size", "1", "--output_path", "/run/eval/chunks/0000/lmms_eval", "--log_samples", "--seed", "42",
     )  # fmt: skip
@@ -94,10 +91,11 @@ def test_plan_cpu_keeps_min_pixels_at_most_max_pixels() -> None:
 
 
 def test_plan_backend_override() -> None:
-    cfg = load_config(EvalConfig, None, ["backend=vllm"])
+    cfg = load_config(EvalConfig, None, ["backend=vllm_generate"])
     plan = plan_lmms_eval(cfg, model="/m", tasks=["x"], include_paths=[], output_path="/o", family="qwen3_vl",
                           device="gpu")  # fmt: skip
-    assert plan.argv[plan.argv.index("--model") + 1] == "vllm"
+    assert plan.argv[plan.argv.index("--model") + 1] == "vllm_generate"
+    assert "is_qwen3_vl=True" in plan.argv[plan.argv.index("--model_args") + 1]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +181,7 @@ def test_evaluate_general_tasks_run_in_one_launch_with_general_include(tmp_path:
     argv = list(plan.argv)
     assert argv[argv.index("--tasks") + 1] == "videokr_videomme,videokr_mmvu"
     assert argv[argv.index("--include_path") + 1] == str(GENERAL_DIR)
-    assert argv[argv.index("--model") + 1] == "vllm_generate"
+    assert argv[argv.index("--model") + 1] == "videokr_vllm"
 
 
 def test_evaluate_without_data_or_model_raises(tmp_path: Path) -> None:
@@ -224,8 +222,8 @@ def test_launch_eval_dry_run_prints_plans_and_reads_recipe(tmp_path: Path, capsy
     )  # fmt: skip
     assert launch_eval(args) == 0
     out = capsys.readouterr().out
-    assert out.count("-m lmms_eval --model vllm_generate") == 2  # one launch per chunk of 2 rows
-    assert "is_qwen3_vl=True" in out and "--seed 7" in out and "max_new_tokens: 64" in out
+    assert out.count("-m lmms_eval --model videokr_vllm") == 2  # one launch per chunk of 2 rows
+    assert "--seed 7" in out and "max_new_tokens: 64" in out
     assert not (tmp_path / "o").exists()
 
 

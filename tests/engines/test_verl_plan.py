@@ -10,8 +10,9 @@ from videokr.config.grpo import ClusterConfig, GRPOConfig, MergeConfig, RewardCo
 from videokr.engines.base import render_command_sh
 from videokr.engines.verl import find_step_dir, hydra_value, plan_grpo, plan_merge
 from videokr.errors import DataError, EngineError
+from videokr.recipes import RECIPES_DIR
 
-RECIPES = Path(__file__).resolve().parents[2] / "configs" / "recipes"
+RECIPES = RECIPES_DIR
 
 # PROTOCOL.md section 7 (GRPO column), written out by hand: what every GPU launch of the recipe must say.
 PUBLISHED = {
@@ -210,3 +211,26 @@ def test_cli_merge_dry_run_names_latest_step(tmp_path, capsys):
     assert str(run.absolute() / "grpo" / "checkpoints" / "global_step_40" / "actor") in out
     assert main(["merge", str(run), "--step", "7", "--dry-run"]) == 1
     assert "no global_step_7" in capsys.readouterr().err
+
+
+def test_plan_grpo_cpu_on_existing_cluster_brings_no_resources_and_ships_worker_env(tmp_path):
+    _, plan = recipe_plan(
+        "qwen2_5vl", tmp_path, gpus=0, extra=("grpo.cluster.nnodes=2", "grpo.cluster.ray_address=10.0.0.1:6379")
+    )
+    got = overrides(plan)
+    assert got["trainer.nnodes"] == "2" and got["trainer.n_gpus_per_node"] == "1"  # one worker per raylet
+    assert got["+ray_kwargs.ray_init.address"] == "10.0.0.1:6379"
+    # ray.init refuses resource counts with an address; the cluster's raylets bring their own
+    assert not {"ray_kwargs.ray_init.num_cpus", "+ray_kwargs.ray_init.num_gpus"} & set(got)
+    # workers of a cluster videokr did not start read their variables from the job's runtime_env, as strings
+    env_vars = got["+ray_kwargs.ray_init.runtime_env.env_vars"]
+    assert "VERL_USE_EXTERNAL_MODULES:'videokr.engines.verl_cpu'" in env_vars and "HF_HUB_OFFLINE:'1'" in env_vars
+    assert f"VERL_FILE_LOGGER_PATH:'{tmp_path.absolute() / 'verl_metrics.raw.jsonl'}'" in env_vars
+    assert shlex.split(render_command_sh(plan).splitlines()[-1])[1:] == list(plan.argv)  # survives the shell
+
+
+def test_plan_grpo_local_cpu_ray_gets_one_logical_gpu_per_node(tmp_path):
+    _, plan = recipe_plan("qwen2_5vl", tmp_path, gpus=0, extra=("grpo.cluster.nnodes=2",))
+    got = overrides(plan)
+    assert got["+ray_kwargs.ray_init.num_gpus"] == "2" and got["ray_kwargs.ray_init.num_cpus"] == "32"
+    assert not any("runtime_env" in k for k in got)

@@ -15,7 +15,20 @@ from videokr import __version__
 from videokr.errors import VideoKRError
 
 # Modules under videokr.cli that contribute subcommands, in help order.
-COMMAND_MODULES = ("run", "demo", "data", "train", "merge", "eval", "rewards", "report", "env", "tiny")
+COMMAND_MODULES = (
+    "run",
+    "recipes",
+    "demo",
+    "data",
+    "train",
+    "merge",
+    "eval",
+    "serve",
+    "rewards",
+    "report",
+    "env",
+    "tiny",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 def add_training_arguments(parser: argparse.ArgumentParser, section: str, env: str, example: str) -> None:
     """The arguments every `videokr train <verb>` shares: recipe, overrides, stage dir, interpreter, dry run."""
-    parser.add_argument("config", type=Path, help="recipe YAML (configs/recipes/*.yaml)")
+    parser.add_argument("config", help="recipe: a YAML file or a shipped name (videokr recipes ls)")
     parser.add_argument("overrides", nargs="*", help=f"dotted overrides, e.g. {example}")
     parser.add_argument(
         "--stage-dir",

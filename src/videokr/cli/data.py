@@ -47,7 +47,12 @@ def register(subparsers: Any) -> None:
     )
     rl.add_argument("--no-length-filter", action="store_true", help="neither probe videos nor count tokens")
     rl.add_argument("--style", choices=["compat", "unified"], default="compat", help="prompt style (default compat)")
-    rl.add_argument("--workers", type=int, default=1, help="processes for probing and counting")
+    rl.add_argument(
+        "--workers",
+        type=int,
+        help="processes for probing and counting (default 1; with --ray-address: the cluster's CPUs)",
+    )
+    rl.add_argument("--ray-address", help="probe and count on this Ray cluster (host:port or auto) instead of locally")
     rl.set_defaults(func=_prepare_rl)
     data_media.register_verbs(verbs)  # check, extract, download
 
@@ -92,7 +97,12 @@ def _prepare_rl(args: argparse.Namespace) -> int:
     length_filter = None
     if not args.no_length_filter:
         length_filter = LengthFilter(
-            args.max_prompt_length, args.model, args.family, max(args.workers, 1), args.image_patch_size
+            args.max_prompt_length,
+            args.model,
+            args.family,
+            data_media.default_workers(args.workers, args.ray_address),
+            args.image_patch_size,
+            ray_address=args.ray_address,
         )
     result = prepare_rl(
         args.input,

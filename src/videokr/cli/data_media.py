@@ -22,7 +22,10 @@ def register_verbs(verbs: Any) -> None:
         "--stage", choices=["sft", "rl", "eval"], default="rl", help="whose video settings (default rl)"
     )
     check.add_argument("--tokenizer", help="checkpoint directory: adds prompt_tokens and its video-processor config")
-    check.add_argument("--workers", type=int, default=1, help="processes probing videos (default 1)")
+    check.add_argument(
+        "--workers", type=int, help="processes probing videos (default 1; with --ray-address: the cluster's CPUs)"
+    )
+    check.add_argument("--ray-address", help="probe on this Ray cluster (host:port or auto) instead of locally")
     check.add_argument("--max-prompt-length", type=int, default=16384, help="over this a row is too_long")
     check.add_argument("--image-patch-size", type=int, help="verl's data.image_patch_size (default: the model's)")
     check.add_argument("--report", required=True, type=Path, help="per-row JSON lines go here")
@@ -42,6 +45,13 @@ def register_verbs(verbs: Any) -> None:
     download.set_defaults(func=_download)
 
 
+def default_workers(workers: int | None, ray_address: str | None) -> int:
+    """--workers as given; else 1 locally, or 0 (as many tasks in flight as the cluster has CPUs) on Ray."""
+    if workers is not None:
+        return max(workers, 1)
+    return 0 if ray_address else 1
+
+
 def _check(args: argparse.Namespace) -> int:
     from videokr.data.check import check_corpus
 
@@ -52,9 +62,10 @@ def _check(args: argparse.Namespace) -> int:
         args.report,
         stage=args.stage,
         tokenizer=args.tokenizer,
-        workers=args.workers,
+        workers=default_workers(args.workers, args.ray_address),
         max_prompt_length=args.max_prompt_length,
         image_patch_size=args.image_patch_size,
+        ray_address=args.ray_address,
     )
     print_table(summary.table(), ["status", "rows", "share"])
     print(

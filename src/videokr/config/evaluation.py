@@ -5,7 +5,9 @@ from typing import Any, Literal
 
 from videokr.config.base import register_section
 
-EvalBackend = Literal["auto", "vllm_generate", "vllm", "qwen2_5_vl", "qwen3_vl"]
+# vllm: videokr's lmms-eval model on vLLM (`videokr_vllm`, each video with its timing); vllm_generate: lmms-eval's
+# own, which fails on Qwen2.5-VL videos (README, "Evaluation on vLLM"); qwen2_5_vl / qwen3_vl: the HF models.
+EvalBackend = Literal["auto", "vllm", "vllm_generate", "qwen2_5_vl", "qwen3_vl"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class EvalConfig:
     device: Literal["auto", "cpu", "gpu"] = "auto"
     model: str = ""  # empty: the checkpoint of the previous stage (pipeline) or --model
     family: Literal["auto", "qwen2_5_vl", "qwen3_vl"] = "auto"  # auto: read from the checkpoint's config.json
-    backend: EvalBackend = "auto"  # auto: vllm_generate on GPU, the HF model class of the family on CPU
+    backend: EvalBackend = "auto"  # auto: vllm on GPU, the HF model class of the family on CPU
     tasks: tuple[str, ...] = ("videokr_eval",)
     data_file: str = ""  # VideoKR_eval.jsonl for videokr_eval
     video_root: str = ""  # empty: the data file's directory

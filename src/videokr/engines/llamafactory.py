@@ -7,6 +7,7 @@ stage with the same plan continues it.
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,8 @@ def render_sft_args(cfg: SFTConfig, *, model_path: str, template: str, device: D
         args["deepspeed"] = deepspeed_path
     if not gpu:
         args["use_cpu"] = True
+        if cpu_world_size(cfg) > 1:
+            args["ddp_backend"] = "gloo"  # torch.distributed on CPU; NCCL needs GPUs
     args = {k: v for k, v in args.items() if v is not None}
     args.update(cfg.passthrough)
     return args
@@ -170,24 +173,31 @@ def plan_sft(
     yaml_path = str(stage / "llamafactory_sft.yaml")
     files = {yaml_path: yaml.safe_dump(args, sort_keys=False, allow_unicode=True)}
     env = {"DISABLE_VERSION_CHECK": "1"}
+    exe = venv_executable(python or launch_python("sft"), "llamafactory-cli")
     if device == "gpu":
         if "deepspeed" in args and args["deepspeed"] == ds_path:
             files[ds_path] = json.dumps(deepspeed_config(cfg.deepspeed), indent=2) + "\n"
-        env.update(_torchrun_env(cfg, n_gpus))
+        env.update(_torchrun_env(cfg, n_gpus, exe))
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
         # Tiny CPU models train ~10x faster on one thread when anything else shares the cores (measured on the
         # demo: 4-5 steps/s vs 0.3-0.5); a value the caller exported wins.
         env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")
-    exe = venv_executable(python or launch_python("sft"), "llamafactory-cli")
+        if cpu_world_size(cfg) > 1:  # the same torchrun launch as on GPUs, one process per nproc_per_node
+            env.update(_torchrun_env(cfg, 1, exe))
     return LaunchPlan(argv=(exe, "train", yaml_path), env=env, cwd=str(stage), files=files, name="sft")
 
 
-def _torchrun_env(cfg: SFTConfig, n_gpus: int) -> dict[str, str]:
-    # llamafactory-cli reads these and starts torchrun itself (llamafactory/launcher.py).
+def cpu_world_size(cfg: SFTConfig) -> int:
+    """Processes of a CPU run: nnodes x nproc_per_node (one per node when unset, as there is no GPU to count)."""
+    return cfg.distributed.nnodes * (cfg.distributed.nproc_per_node or 1)
+
+
+def _torchrun_env(cfg: SFTConfig, n_gpus: int, exe: str) -> dict[str, str]:
+    # llamafactory-cli reads these and starts torchrun itself (llamafactory/launcher.py), finding it on PATH.
     dist = cfg.distributed
     per_node = dist.nproc_per_node or n_gpus or "auto"  # torchrun's own choice when planned without a GPU
-    return {
+    env = {
         "FORCE_TORCHRUN": "1",
         "NNODES": str(dist.nnodes),
         "NODE_RANK": str(dist.node_rank),
@@ -195,6 +205,10 @@ def _torchrun_env(cfg: SFTConfig, n_gpus: int) -> dict[str, str]:
         "MASTER_ADDR": dist.master_addr,
         "MASTER_PORT": str(dist.master_port),
     }
+    torchrun = Path(exe).parent / "torchrun"
+    if torchrun.is_file() and shutil.which("torchrun") != str(torchrun):
+        env["PATH"] = f"{torchrun.parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the sft environment's torchrun
+    return env
 
 
 def _absolute(path: str) -> str:

@@ -18,7 +18,8 @@ from typing import Any
 
 from videokr.config.evaluation import EvalConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
-from videokr.engines.envs import launch_python
+from videokr.engines.envs import launch_python, vllm_cpu_python
+from videokr.engines.lmms_eval_models import VLLM_MODEL_ID
 from videokr.errors import ConfigError, DataError, EngineError
 from videokr.families import detect_family
 from videokr.io import append_jsonl, fingerprint_path, read_jsonl, write_jsonl, write_text
@@ -33,13 +34,32 @@ METRIC = "videokr_acc"
 ANSWERS_KEY_FILE = "answers.key"
 ANSWERS_FILE = "answers.jsonl"
 HF_BACKENDS = {"qwen2_5_vl": "qwen2_5_vl", "qwen3_vl": "qwen3_vl"}
+# lmms-eval models that run vLLM: videokr's (`backend: vllm`) and lmms-eval's own, which fails on Qwen2.5-VL
+# videos (README, "Evaluation on vLLM").
+VLLM_BACKENDS = (VLLM_MODEL_ID, "vllm_generate")
 
 
 def resolve_backend(cfg: EvalConfig, device: Device, family: str) -> str:
-    """The lmms-eval model: the configured one, else vllm_generate on GPU and the family's HF class on CPU."""
-    if cfg.backend != "auto":
-        return cfg.backend
-    return "vllm_generate" if device == "gpu" else HF_BACKENDS[family]
+    """The lmms-eval model: the configured one, else videokr's vLLM model on GPU and the family's HF class on CPU.
+
+    `vllm` names videokr's model (`videokr_vllm`: vllm_generate with each video's metadata, see
+    engines/lmms_eval_vllm.py); on CPU it runs in the vllm-cpu environment.
+    """
+    backend = cfg.backend if cfg.backend != "auto" else ("vllm" if device == "gpu" else HF_BACKENDS[family])
+    return VLLM_MODEL_ID if backend == "vllm" else backend
+
+
+def eval_python(backend: str, device: Device) -> str:
+    """The interpreter of an lmms-eval launch: the vllm-cpu environment for vLLM on CPU, else the eval stage's."""
+    if device == "cpu" and backend in VLLM_BACKENDS:
+        python = vllm_cpu_python()
+        if python is None:
+            raise EngineError(
+                f"eval.backend {backend} on CPU runs in the vllm-cpu environment, and there is none: create it with "
+                "`videokr env create --profile vllm-cpu` (or `make setup-vllm`), or set VIDEOKR_VLLM_CPU_PYTHON"
+            )
+        return python
+    return launch_python("eval")
 
 
 HF_DEFAULT_MIN_PIXELS = 256 * 28 * 28  # lmms-eval 0.7.3's qwen2_5_vl / qwen3_vl default
@@ -49,7 +69,7 @@ def model_args(cfg: EvalConfig, model: str, backend: str, family: str, device: D
     """lmms-eval's `--model_args` string with the published video and length settings; cfg.model_args win."""
     gen = cfg.generation
     args: dict[str, Any]
-    if backend in ("vllm_generate", "vllm"):
+    if backend in VLLM_BACKENDS:
         args = {
             "model": model,
             "tensor_parallel_size": cfg.tensor_parallel_size,
@@ -61,8 +81,10 @@ def model_args(cfg: EvalConfig, model: str, backend: str, family: str, device: D
             "max_model_len": gen.max_model_len,
             "max_new_tokens": gen.max_new_tokens,
         }
-        if family == "qwen3_vl":
+        if family == "qwen3_vl" and backend != VLLM_MODEL_ID:  # lmms-eval's own classes only
             args["is_qwen3_vl"] = True
+        if device == "cpu":
+            args.update(_cpu_engine_args(gen.max_model_len))
     else:
         args = {
             "pretrained": model,
@@ -77,6 +99,12 @@ def model_args(cfg: EvalConfig, model: str, backend: str, family: str, device: D
             args.update(device="cpu", device_map="cpu")
     args.update(cfg.model_args)
     return ",".join(f"{k}={v}" for k, v in args.items())
+
+
+def _cpu_engine_args(max_model_len: int) -> dict[str, Any]:
+    from videokr.engines.vllm_cpu_env import CPU_ENGINE_ARGS, CPU_MAX_MODEL_LEN
+
+    return {"max_model_len": min(max_model_len, CPU_MAX_MODEL_LEN), **CPU_ENGINE_ARGS}
 
 
 def _number(value: float) -> int | float:
@@ -117,7 +145,7 @@ def plan_lmms_eval(
 ) -> LaunchPlan:
     """`python -m lmms_eval` for `tasks` with videokr's include paths, logging every sample."""
     backend = resolve_backend(cfg, device, family)
-    argv = [python or launch_python("eval"), "-m", "lmms_eval", "--model", backend]
+    argv = [python or eval_python(backend, device), "-m", "lmms_eval", "--model", backend]
     argv += ["--model_args", model_args(cfg, model, backend, family, device), "--tasks", ",".join(tasks)]
     for path in include_paths:
         argv += ["--include_path", path]
@@ -130,7 +158,12 @@ def plan_lmms_eval(
         if value is not True:
             argv.append(str(value))
     env = {"VIDEOKR_SCORING_STYLE": "fixed", "TOKENIZERS_PARALLELISM": "false"}
-    if device == "cpu":
+    if device == "cpu" and backend in VLLM_BACKENDS:
+        from videokr.engines.vllm_cpu_env import launch_env
+
+        # vLLM binds its own OpenMP threads (one core kept back); decord reads the videos as on the HF path.
+        env.update(launch_env(), FORCE_QWENVL_VIDEO_READER="decord")
+    elif device == "cpu":
         # torchvision.io.read_video is gone: qwen-vl-utils must use decord (ENGINES.md 1, 6).
         env.update(CUDA_VISIBLE_DEVICES="", FORCE_QWENVL_VIDEO_READER="decord")
         env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", "1")  # as for SFT on CPU: see llamafactory.py

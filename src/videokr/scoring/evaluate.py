@@ -37,6 +37,7 @@ def score_samples(
     judge_temperature: float | None = None,
     judge_base_url: str | None = None,
     concurrency: int = 8,
+    judge_retries: int = 5,
     plots: bool = True,
     title: str | None = None,
 ) -> ScoreSummary:
@@ -60,6 +61,7 @@ def score_samples(
             temperature=temperature,
             base_url=judge_base_url,
             concurrency=concurrency,
+            max_retries=judge_retries,
         )
     scored = score_rows(rows, judge=client, style=style, concurrency=concurrency)
     metrics = aggregate(scored, style=style, judge_model=client.model if client else None)
