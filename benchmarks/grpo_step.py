@@ -2,7 +2,7 @@
 
 Run: `.venv/bin/python benchmarks/grpo_step.py [--steps 3] [--sizes small demo] [--family qwen2_5_vl]`.
 Each size builds a tiny checkpoint (videokr.tiny), writes a handful of generated clips in the RL parquet format,
-runs `videokr.engines.verl.train_grpo` (verl + videokr.engines.verl_cpu) and reads verl's own per-step timings from
+runs `videokr.engines.verl.train_grpo` (verl + videokr.plugins.verl_cpu) and reads verl's own per-step timings from
 metrics.jsonl: generation (HF rollout), old / reference log-probs, actor update, and the whole step. The reward is
 computed inside verl's agent loop and has no timer of its own in 0.9.1; it is timed here on the logged responses'
 count with videokr.rewards.compute_score. Peak RAM is the largest summed RSS of the launch's process tree (Ray

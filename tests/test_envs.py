@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import videokr
 from videokr.cli import main
 from videokr.engines import envs
 
@@ -117,8 +118,21 @@ def test_a_created_gpu_env_is_what_its_stage_launches_with(tmp_path: Path, monke
     python = tmp_path / ".venvs" / "sft" / "bin" / "python"
     python.parent.mkdir(parents=True)
     python.write_text("#!/bin/sh\n")
-    (tmp_path / "envs").symlink_to(envs.envs_dir())
-    monkeypatch.setenv("VIDEOKR_ENVS_DIR", str(tmp_path / "envs"))
+    monkeypatch.setattr(envs, "checkout_root", lambda: tmp_path)
     monkeypatch.delenv("VIDEOKR_SFT_PYTHON", raising=False)
     assert envs.launch_python("sft") == str(python)
     assert envs.launch_python("eval") == sys.executable
+
+
+def test_outside_a_checkout_environments_live_in_videokr_home_and_get_this_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(envs, "checkout_root", lambda: None)
+    monkeypatch.setenv("VIDEOKR_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("VIDEOKR_INSTALL_SPEC", raising=False)
+    commands = envs.create_commands("gpu")
+    assert commands[0][-1] == str(tmp_path / "home" / ".venvs" / "sft")
+    installs = [argv for argv in commands if "--no-build-isolation" in argv]
+    assert installs and all(argv[-1] == f"videokr=={videokr.__version__}" for argv in installs)
+    monkeypatch.setenv("VIDEOKR_INSTALL_SPEC", "/wheels/videokr-0.1.0-py3-none-any.whl")
+    assert envs.create_commands("cpu")[-1][-1] == "/wheels/videokr-0.1.0-py3-none-any.whl"

@@ -167,4 +167,4 @@ def test_train_videokr_grpo_sh_with_gpus_plans_the_published_vllm_launch_on_any_
     assert "actor_rollout_ref.rollout.name=vllm" in out
     assert "trainer.nnodes=2" in out and "trainer.n_gpus_per_node=8" in out
     assert "VERL_PLATFORM=cpu" not in out
-    assert "VERL_USE_EXTERNAL_MODULES=videokr.engines.verl_vllm" in out, "the Qwen3-VL prompt-id fix is loaded"
+    assert "VERL_USE_EXTERNAL_MODULES=videokr.plugins.verl_vllm" in out, "the Qwen3-VL prompt-id fix is loaded"

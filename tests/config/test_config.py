@@ -1,6 +1,7 @@
 """videokr.config: YAML + dotted overrides into frozen dataclasses, strict keys and types, passthrough verbatim."""
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -9,15 +10,15 @@ import pytest
 import yaml
 
 from videokr.config import (
-    SECTIONS,
     EvalConfig,
+    GRPOConfig,
+    MergeConfig,
     RecipeConfig,
     SFTConfig,
     apply_overrides,
     load_config,
     load_recipe,
     parse_override,
-    register_section,
     to_dict,
     to_yaml,
 )
@@ -182,21 +183,14 @@ def test_recipe_defaults_follow_published_settings() -> None:
     assert (gen.fps, gen.max_frames, gen.max_pixels, gen.max_model_len) == (2.0, 128, 200704, 32768)
 
 
-def test_recipe_unregistered_section_is_rejected_but_registered_one_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(SECTIONS, "merge", object)  # undone at teardown: the real registry comes back
-    monkeypatch.delitem(SECTIONS, "merge")
-    with pytest.raises(ConfigError, match="section 'merge' is not available"):
-        load_recipe({"merge": {"x": 1}})
-
-    @dataclass(frozen=True)
-    class FakeMerge:
-        backend: str = "fsdp"
-
-    register_section("merge", FakeMerge)
-    recipe = load_recipe({"merge": {}}, ["merge.backend=megatron"])
-    assert recipe.merge == FakeMerge(backend="megatron")
-    with pytest.raises(ConfigError, match=r"did you mean 'merge\.backend'"):
-        load_recipe(None, ["merge.bakend=x"])
+def test_every_recipe_section_is_typed_and_checked() -> None:
+    recipe = load_recipe({"merge": {}}, ["merge.step=7", "grpo.lr=3e-6"])
+    assert isinstance(recipe.grpo, GRPOConfig) and isinstance(recipe.merge, MergeConfig)
+    assert (recipe.merge.step, recipe.grpo.lr) == (7, 3e-6)
+    with pytest.raises(ConfigError, match=r"did you mean 'merge\.step'"):
+        load_recipe(None, ["merge.stp=x"])
+    hints = typing.get_type_hints(RecipeConfig)
+    assert Any not in hints.values()
 
 
 @pytest.mark.parametrize("name", ["qwen2_5vl", "qwen3vl"])

@@ -1,6 +1,5 @@
 """check_corpus and the `data check|extract|download` verbs on generated corpora."""
 
-import argparse
 import io
 import json
 import tarfile
@@ -8,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from videokr.cli.common import add_noun
-from videokr.cli.data_media import register_verbs
+from videokr.cli import main
 from videokr.data.check import check_corpus
 from videokr.data.synth import write_video
 from videokr.errors import DataError
@@ -101,10 +99,7 @@ def test_check_corpus_bad_input(tmp_path: Path, name: str, setup: object, messag
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    register_verbs(add_noun(parser.add_subparsers(dest="command"), "data", "data"))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def test_cli_check_prints_summary_and_fails_on_bad_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

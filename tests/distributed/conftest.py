@@ -79,7 +79,7 @@ def ray_cluster() -> Iterator[RayCluster]:
     """A Ray head and a second raylet on this host, each with its own CPUs, one logical GPU and a name resource.
 
     Both advertise a logical GPU: verl's resource pool places one worker per GPU per node, and the CPU platform
-    (`videokr.engines.verl_cpu`) asks Ray for `GPU`. Stopped (only these processes) after the module.
+    (`videokr.plugins.verl_cpu`) asks Ray for `GPU`. Stopped (only these processes) after the module.
     """
     temp = Path(tempfile.mkdtemp(prefix="vkr-ray-", dir="/tmp"))  # short: Ray's unix sockets live under it
     port = free_port()

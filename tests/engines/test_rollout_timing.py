@@ -69,7 +69,7 @@ def test_decide_by_family_rollout_and_vllm(family, rollout, device, version, plu
 
 def test_check_reads_the_gpu_rl_lock_when_the_launch_python_is_absent(tmp_path):
     check = rollout_timing.check_rollout_timing("qwen2_5_vl", "vllm", "gpu", str(tmp_path / "none"), environ={})
-    assert (check.action, check.vllm_version, check.source) == ("apply", "0.24.0", "envs/locks/gpu-rl.txt")
+    assert (check.action, check.vllm_version, check.source) == ("apply", "0.24.0", "videokr/envs/locks/gpu-rl.txt")
 
 
 def test_check_probes_the_launch_python(tmp_path):
@@ -140,6 +140,6 @@ def test_train_grpo_dry_run_shows_the_fix(tmp_path, monkeypatch, capsys):
 def test_the_plugin_is_a_vllm_entry_point_of_videokr():
     entry = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["vllm.general_plugins"]
     module, _, function = entry[PLUGIN_NAME].partition(":")
-    assert (module, function) == ("videokr.engines.vllm_plugin", "register")
+    assert (module, function) == ("videokr.plugins.vllm_plugin", "register")
     __import__(module)
     assert callable(getattr(sys.modules[module], function))

@@ -1,6 +1,7 @@
 """plan_grpo / plan_merge: the verl launches rendered from the recipes, checked against the published settings."""
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from videokr.engines.base import render_command_sh
 from videokr.engines.verl import find_step_dir, hydra_value, plan_grpo, plan_merge
 from videokr.errors import DataError, EngineError
 from videokr.recipes import RECIPES_DIR
+from videokr.run.inputs import grpo_checkpoints, rl_data
 
 RECIPES = RECIPES_DIR
 
@@ -49,8 +51,12 @@ def overrides(plan) -> dict[str, str]:
 
 def recipe_plan(name: str, tmp_path: Path, gpus: int, extra: tuple[str, ...] = ()):
     recipe = load_recipe(RECIPES / f"{name}.yaml", list(extra))
+    run_dir = Path(recipe.output_dir).absolute()  # the paths the run resolves (videokr.run.inputs)
+    cfg = replace(
+        recipe.grpo, data_dir=str(rl_data(recipe, run_dir)), output_dir=str(grpo_checkpoints(recipe, run_dir))
+    )
     plan = plan_grpo(
-        recipe.grpo,
+        cfg,
         stage_dir=tmp_path,
         model_path="/models/sft",
         family=recipe.model.family,
@@ -64,7 +70,7 @@ def recipe_plan(name: str, tmp_path: Path, gpus: int, extra: tuple[str, ...] = (
     ("recipe", "patch", "external"),
     [
         pytest.param("qwen2_5vl", "14", None, id="qwen2.5-vl"),
-        pytest.param("qwen3vl", "16", "videokr.engines.verl_vllm", id="qwen3-vl"),
+        pytest.param("qwen3vl", "16", "videokr.plugins.verl_vllm", id="qwen3-vl"),
     ],
 )
 def test_plan_grpo_8_gpus_one_node_renders_published_recipe(recipe, patch, external, tmp_path):
@@ -75,7 +81,7 @@ def test_plan_grpo_8_gpus_one_node_renders_published_recipe(recipe, patch, exter
     assert got["data.image_patch_size"] == patch
     assert got["actor_rollout_ref.model.path"] == "/models/sft"
     assert got["reward.custom_reward_function.path"].endswith("videokr/rewards/__init__.py")
-    assert got["data.train_files"].endswith(f"runs/{recipe}/grpo/data/train.parquet")
+    assert got["data.train_files"].endswith(f"runs/{recipe}/prepare-rl/data/train.parquet")
     assert got["trainer.default_local_dir"].endswith(f"runs/{recipe}/grpo/checkpoints")
     assert plan.argv[0] == "/envs/rl/bin/python"
     # a GPU launch carries none of the CPU machinery
@@ -98,7 +104,7 @@ def test_plan_grpo_two_nodes_joins_existing_ray_cluster(tmp_path):
 def test_plan_grpo_without_gpu_switches_to_verl_cpu_module(tmp_path):
     _, plan = recipe_plan("qwen3vl", tmp_path, gpus=0)
     got = overrides(plan)
-    assert plan.env["VERL_USE_EXTERNAL_MODULES"] == "videokr.engines.verl_cpu"
+    assert plan.env["VERL_USE_EXTERNAL_MODULES"] == "videokr.plugins.verl_cpu"
     assert plan.env["VERL_PLATFORM"] == "cpu"
     assert "CUDA_VISIBLE_DEVICES" not in plan.env  # Ray refuses logical GPUs when it is set empty
     assert got["actor_rollout_ref.rollout.name"] == "hf"
@@ -189,15 +195,13 @@ def test_plan_merge_targets_step_actor(tmp_path):
 def test_cli_train_grpo_dry_run_prints_launch_and_writes_command_sh(tmp_path, capsys):
     from videokr.cli import main
 
-    stage = tmp_path / "stage"
-    code = main(
-        ["train", "grpo", str(RECIPES / "qwen3vl.yaml"), "grpo.lr=3e-6", "--stage-dir", str(stage), "--dry-run"]
-    )
+    run = tmp_path / "run"
+    code = main(["train", "grpo", str(RECIPES / "qwen3vl.yaml"), "grpo.lr=3e-6", f"output_dir={run}", "--dry-run"])
     out = capsys.readouterr().out
     assert code == 0
     assert "verl.trainer.main_ppo" in out and "actor_rollout_ref.actor.optim.lr=3e-06" in out
-    assert "VERL_FILE_LOGGER_PATH" in out
-    assert not stage.exists()  # a dry run writes nothing
+    assert f"VERL_FILE_LOGGER_PATH={run / 'grpo'}" in out
+    assert not run.exists()  # a dry run writes nothing
 
 
 def test_cli_merge_dry_run_names_latest_step(tmp_path, capsys):
@@ -205,11 +209,11 @@ def test_cli_merge_dry_run_names_latest_step(tmp_path, capsys):
 
     run = tmp_path / "run"
     _steps(run / "grpo" / "checkpoints", 20, 40)
-    assert main(["merge", str(run), "--dry-run"]) == 0
+    assert main(["merge", "qwen2_5vl", f"output_dir={run}", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "verl.model_merger merge --backend fsdp" in out
     assert str(run.absolute() / "grpo" / "checkpoints" / "global_step_40" / "actor") in out
-    assert main(["merge", str(run), "--step", "7", "--dry-run"]) == 1
+    assert main(["merge", "qwen2_5vl", f"output_dir={run}", "merge.step=7", "--dry-run"]) == 1
     assert "no global_step_7" in capsys.readouterr().err
 
 
@@ -224,7 +228,7 @@ def test_plan_grpo_cpu_on_existing_cluster_brings_no_resources_and_ships_worker_
     assert not {"ray_kwargs.ray_init.num_cpus", "+ray_kwargs.ray_init.num_gpus"} & set(got)
     # workers of a cluster videokr did not start read their variables from the job's runtime_env, as strings
     env_vars = got["+ray_kwargs.ray_init.runtime_env.env_vars"]
-    assert "VERL_USE_EXTERNAL_MODULES:'videokr.engines.verl_cpu'" in env_vars and "HF_HUB_OFFLINE:'1'" in env_vars
+    assert "VERL_USE_EXTERNAL_MODULES:'videokr.plugins.verl_cpu'" in env_vars and "HF_HUB_OFFLINE:'1'" in env_vars
     assert f"VERL_FILE_LOGGER_PATH:'{tmp_path.absolute() / 'verl_metrics.raw.jsonl'}'" in env_vars
     assert shlex.split(render_command_sh(plan).splitlines()[-1])[1:] == list(plan.argv)  # survives the shell
 

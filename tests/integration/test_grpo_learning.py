@@ -2,7 +2,7 @@
 
 Task: "What colour is the flame in the video? A. red / B. green" (options always in that order), over the demo's
 flame clips (videokr.data.synth.flame_painter); only the clip tells the letter. The start is a model that already
-*perceives*: the demo's base (`videokr.demo.prepare_base_model`, a short caption pre-training on clips of all six
+*perceives*: the demo's base (`videokr.tiny.train.prepare_base_model`, a short caption pre-training on clips of all six
 flame colours, none of them used below). A short supervised warm-up then teaches the answer format
 `<think>The flame is <colour>.</think>\n<answer>X</answer>` with the letter a fair coin flip (both letters are
 trained for every clip), so the starting policy sees the colour but picks the letter at chance (reward ~0.55 =
@@ -61,7 +61,7 @@ def write_task(root: Path, n_train: int = 32, n_test: int = 4, seed: int = 1000)
 
 def perceiving_base(root: Path, caption_steps: int = 300) -> Path:
     """The demo's base model: a tiny Qwen3-VL whose vision tower was trained to caption flame colours."""
-    from videokr.demo import TrainSettings, prepare_base_model
+    from videokr.tiny.train import TrainSettings, prepare_base_model
 
     corpus = generate_demo_corpus(root / "corpus", n_train=1, n_rl=0, n_eval=1, n_caption=120, blank=False)
     settings = TrainSettings(steps=caption_steps, batch_size=16, lr_text=2e-3, lr_vision=1e-2, warmup_steps=30)

@@ -1,4 +1,4 @@
-"""`videokr train grpo` and `videokr merge` through the real verl main_ppo on CPU, both families.
+"""`videokr train grpo` and `videokr merge` (one-stage runs of the recipe) through the real verl main_ppo on CPU.
 
 Two GRPO steps on prepare-rl output with generated videos, a checkpoint, a resumed third step, then the merge to a
 Hugging Face model that loads and generates. Each launch starts a Ray cluster: a few minutes per family on 2 cores.
@@ -102,9 +102,11 @@ def test_train_grpo_two_steps_resume_third_and_merge(family, tmp_path, good_vide
     assert (ckpt / "global_step_3" / "actor").is_dir()
     assert [r["step"] for r in read_jsonl(stage / "metrics.jsonl")] == [1, 2, 3]
     assert "grpo finished at step 3" in capsys.readouterr().out
+    assert main(["train", "grpo", str(recipe), "grpo.total_training_steps=3"]) == 0
+    assert "grpo: unchanged" in capsys.readouterr().out, "the same stage again is skipped"
 
     out = tmp_path / "hf"
-    assert main(["merge", str(tmp_path / "run"), "--out", str(out)]) == 0
+    assert main(["merge", str(tmp_path / "run"), f"merge.target_dir={out}"]) == 0  # the run directory as recipe
     assert "loads and generates" in capsys.readouterr().out
     merged, original = load_file(out / "model.safetensors"), load_file(model / "model.safetensors")
     assert merged.keys() == original.keys()

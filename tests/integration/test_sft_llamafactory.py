@@ -1,6 +1,7 @@
 """Real LLaMA-Factory on CPU: a few full-SFT steps of tiny Qwen2.5-VL / Qwen3-VL on prepare-sft output.
 
-Checks what SFT must do: the run exits 0 through `videokr train sft`, writes command.sh and engine.log, saves a
+Checks what SFT must do: the run exits 0 through `videokr train sft` (a one-stage run of the recipe, recorded in the
+run's manifest), writes command.sh and engine.log in <output_dir>/sft, saves a
 checkpoint that AutoModelForImageTextToText reloads and that generates from a video, the language model moved
 and the frozen vision tower and projector did not (PROTOCOL.md section 7).
 """
@@ -84,8 +85,7 @@ def test_train_sft_cli_runs_llamafactory_and_checkpoint_generates(
     base = request.getfixturevalue(f"tiny_{family}")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        f"model:\n  path: {base}\n  family: {family}\n"
-        f"sft:\n  dataset_dir: {sft_data}\n  output_dir: {tmp_path / 'sft' / 'checkpoint'}\n"
+        f"output_dir: {tmp_path}\nmodel:\n  path: {base}\n  family: {family}\nsft:\n  dataset_dir: {sft_data}\n"
     )
     overrides = [
         "sft.device=cpu",
@@ -101,6 +101,8 @@ def test_train_sft_cli_runs_llamafactory_and_checkpoint_generates(
         "sft.gradient_checkpointing=false",
     ]
     assert main(["train", "sft", str(recipe), *overrides]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["stages"]["sft"]["outputs"]["checkpoint"] == str(tmp_path / "sft" / "checkpoint")
 
     stage = tmp_path / "sft"
     ckpt = stage / "checkpoint"

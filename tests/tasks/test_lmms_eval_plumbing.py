@@ -6,12 +6,11 @@ The general benchmarks' data lives on the hub, so only the plumbing is tested he
 from pathlib import Path
 from typing import Any
 
+import lmms_eval.utils as lmms_utils
 import pytest
 
 from videokr.prompts import INSTR, MC_TAIL, OE_TAIL
 from videokr.tasks import GENERAL_DIR, TASKS_DIR, VIDEOKR_EVAL_DIR
-
-lmms_utils = pytest.importorskip("lmms_eval.utils")
 
 GENERAL_TASKS = [
     "videokr_videomme",

@@ -112,8 +112,8 @@ def probe_vllm(model_dir: str, video: str, prompt: str) -> tuple[dict[str, Any],
     from transformers import AutoConfig, AutoProcessor
     from vllm.model_executor.models.registry import ModelRegistry
 
-    from videokr.engines.lmms_eval_vllm import build_vllm_inputs
     from videokr.engines.vllm_cpu_env import CPU_ENGINE_ARGS
+    from videokr.plugins.lmms_eval_vllm import build_vllm_inputs
     from vllm import LLM, SamplingParams
 
     processor = AutoProcessor.from_pretrained(model_dir)

@@ -1,8 +1,10 @@
 """The `videokr` command line: `videokr <noun> <verb> ...`.
 
-Each noun lives in its own module here and exposes `register(subparsers)`; a handler parses nothing
-itself, calls one library function, prints a summary and returns an exit code. This package is the only
-place that prints, and it never imports torch, transformers or an engine at module level.
+Each noun lives in its own module here and exposes `register(subparsers)`; COMMAND_MODULES lists them all, in
+help order. A handler parses nothing itself, calls one library function, prints a summary and returns an exit
+code; the single-stage verbs (train sft|grpo, merge, report) are one-stage runs of the recipe's stage objects
+(videokr.run.stages), `run` and `demo` run their graphs. This package is the only place that prints, and it never
+imports torch, transformers or an engine at module level.
 """
 
 import argparse
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 from videokr import __version__
 from videokr.errors import VideoKRError
 
-# Modules under videokr.cli that contribute subcommands, in help order.
+# The modules under videokr.cli that contribute commands, in help order; every one must exist.
 COMMAND_MODULES = (
     "run",
     "recipes",
@@ -41,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"videokr.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"videokr.cli.{name}":
-                continue  # noun not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"videokr.cli.{name}").register(subparsers)
     return parser
 
 

@@ -1,11 +1,12 @@
-"""`videokr demo`: the whole chain on the built-in demo corpus, then the bar it must meet."""
+"""`videokr demo [--small] [--output DIR] [--dry-run]`: the whole chain on the built-in demo corpus, then its bar."""
 
 import argparse
 import time
 from pathlib import Path
 from typing import Any
 
-from videokr.cli.run import STAGES, _progress
+from videokr.cli.run import progress
+from videokr.run.stages import STAGE_NAMES
 
 
 def register(subparsers: Any) -> None:
@@ -19,16 +20,23 @@ def register(subparsers: Any) -> None:
     )
     demo.add_argument("overrides", nargs="*", help="dotted overrides of the demo recipe")
     demo.add_argument("--output", type=Path, default=Path("runs/demo"), help="run directory (default runs/demo)")
-    demo.add_argument("--from", dest="start", choices=("demo-inputs", *STAGES), help="re-run from this stage on")
+    demo.add_argument("--from", dest="start", choices=("demo-inputs", *STAGE_NAMES), help="re-run from this stage on")
     demo.add_argument("--small", action="store_true", help="a seconds-scale smoke test of every stage (no bar)")
+    demo.add_argument("--dry-run", action="store_true", help="print what each stage would do; run nothing")
     demo.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from videokr.demo_chain import check_bar, run_demo
+    from videokr.run.demo import check_bar, run_demo
 
     started = time.monotonic()
-    result = run_demo(args.output, args.overrides, small=args.small, start=args.start, on_stage=_progress)
+    result = run_demo(
+        args.output, args.overrides, small=args.small, start=args.start, dry_run=args.dry_run, on_stage=progress
+    )
+    if args.dry_run:
+        for stage, text in result.plans.items():
+            print(f"== {stage}\n{text}", end="")
+        return 0
     print(
         f"demo finished in {time.monotonic() - started:.0f} s; skipped (already done): {', '.join(result.skipped) or '-'}"
     )

@@ -2,6 +2,7 @@
 
 import argparse
 import shlex
+import sys
 from typing import Any
 
 from videokr.cli.common import add_noun
@@ -60,7 +61,13 @@ def _lock(args: argparse.Namespace) -> int:
 
     profiles: list[envs.Profile] = list(envs.PROFILES) if args.profile == "all" else [args.profile]
     inputs = [spec.requirements for profile in profiles for spec in envs.profile_envs(profile)]
-    pyproject = envs.project_root() / "pyproject.toml"
+    checkout = envs.checkout_root()
+    if checkout is None:
+        print(
+            "error: `videokr env lock` re-resolves the pins of a source checkout; run it inside one", file=sys.stderr
+        )
+        return 1
+    pyproject = checkout / "pyproject.toml"
     if args.check:
         problems = locks.stale_locks(inputs, pyproject)
         for problem in problems:

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from videokr.cli.common import add_noun
+from videokr.cli.common import add_noun, add_stage_arguments, run_stage_command
 from videokr.cli.eval_launch import add_launch_arguments, launch_eval
 
 
@@ -18,6 +18,15 @@ def register(subparsers: Any) -> None:
     noun = subparsers.choices["eval"]  # `videokr eval --model ... --tasks ...` runs lmms-eval
     add_launch_arguments(noun)
     noun.set_defaults(func=launch_eval)
+
+    stage = verbs.add_parser(
+        "run",
+        help="the eval stage of a recipe: every model of eval.models, in the run directory",
+        description="A one-stage run of `videokr run`'s eval stage (videokr.run.stages.Eval): base, sft and grpo "
+        "resolve to the run's checkpoints. Example: videokr eval run qwen2_5vl eval.models=[sft] --dry-run",
+    )
+    add_stage_arguments(stage, "eval.models=[base,grpo]")
+    stage.set_defaults(func=_run_stage)
 
     score = verbs.add_parser(
         "score",
@@ -44,6 +53,14 @@ def register(subparsers: Any) -> None:
     )
     score.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     score.set_defaults(func=_score)
+
+
+def _run_stage(args: argparse.Namespace) -> int:
+    result = run_stage_command(args, "eval")
+    if result is not None:
+        for name, path in result.outputs["eval"]["metrics"].items():
+            print(f"{name}: {path}")
+    return 0
 
 
 def _score(args: argparse.Namespace) -> int:

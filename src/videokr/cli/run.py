@@ -1,42 +1,40 @@
-"""`videokr run CONFIG`: the whole chain, and `videokr report RUN_DIR`: tables and plots of a finished run."""
+"""`videokr run RECIPE [key=value ...] [--from STAGE] [--until STAGE] [--dry-run]`: the whole chain."""
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
-STAGES = ("prepare-sft", "sft", "prepare-rl", "grpo", "merge", "eval", "report")
+from videokr.run.stages import STAGE_NAMES
 
 
 def register(subparsers: Any) -> None:
-    """Add `videokr run` and `videokr report`."""
+    """Add `videokr run`."""
     run = subparsers.add_parser(
         "run",
-        help="run the recipe: prepare-sft -> sft -> prepare-rl -> grpo -> merge -> eval -> report",
+        help="run the recipe: " + " -> ".join(STAGE_NAMES),
         description="Run a recipe in runs/<name>/, skipping stages whose config and inputs are unchanged. "
         "Example: videokr run qwen2_5vl --from grpo grpo.lr=3e-6",
     )
-    run.add_argument("config", help="recipe: a YAML file or a shipped name (videokr recipes ls)")
+    run.add_argument(
+        "config", metavar="RECIPE", help="a recipe YAML, a shipped name (videokr recipes ls) or a run dir"
+    )
     run.add_argument("overrides", nargs="*", help="dotted overrides, e.g. grpo.lr=3e-6")
-    run.add_argument("--from", dest="start", choices=STAGES, help="re-run from this stage on")
-    run.add_argument("--until", choices=STAGES, help="stop after this stage")
+    run.add_argument("--from", dest="start", choices=STAGE_NAMES, help="re-run from this stage on")
+    run.add_argument("--until", choices=STAGE_NAMES, help="stop after this stage")
     run.add_argument("--dry-run", action="store_true", help="print what each stage would launch; run nothing")
     run.set_defaults(func=_run)
-    report = subparsers.add_parser("report", help="rebuild report.md, metrics.json and plots of a run directory")
-    report.add_argument("run_dir", type=Path)
-    report.set_defaults(func=_report)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from videokr.stages import run_recipe
+    from videokr.run.stages import run_recipe
 
     started = time.monotonic()
     result = run_recipe(
-        args.config, args.overrides, start=args.start, until=args.until, dry_run=args.dry_run, on_stage=_progress
+        args.config, args.overrides, start=args.start, until=args.until, dry_run=args.dry_run, on_stage=progress
     )
     if args.dry_run:
         for stage, text in result.plans.items():
-            print(f"== {stage}\n{text}")
+            print(f"== {stage}\n{text}", end="")
         return 0
     print(f"ran: {', '.join(result.ran) or '-'}; skipped (unchanged): {', '.join(result.skipped) or '-'}")
     print(f"run directory: {result.run_dir}  ({time.monotonic() - started:.0f} s)")
@@ -46,13 +44,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from videokr.stages import write_run_report
-
-    for path in write_run_report(args.run_dir):
-        print(path)
-    return 0
-
-
-def _progress(index: int, total: int, stage: str, status: str) -> None:
+def progress(index: int, total: int, stage: str, status: str) -> None:
+    """Print one stage's status as the graph goes."""
     print(f"[{index + 1}/{total}] {stage}: {status}", flush=True)

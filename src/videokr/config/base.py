@@ -23,9 +23,6 @@ from videokr.errors import ConfigError
 
 T = TypeVar("T")
 
-# Top-level recipe sections built by a registered dataclass (`register_section`); config/grpo.py adds its own.
-SECTIONS: dict[str, type] = {}
-
 # PyYAML follows YAML 1.1, where `1e-5` (no dot) is a string, not a float. Configs and overrides are read with a
 # loader that also resolves that form (YAML 1.2), so passthrough values reach the engine as numbers; float fields
 # accept such strings from a mapping too.
@@ -46,13 +43,6 @@ def load_yaml(text: str) -> Any:
     {'lr': 1e-05}
     """
     return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
-
-
-def register_section(name: str, cls: type) -> None:
-    """Make `cls` the dataclass of the recipe section `name` (later registrations replace earlier ones)."""
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"section {name!r}: {cls!r} is not a dataclass")
-    SECTIONS[name] = cls
 
 
 def load_config(
@@ -139,28 +129,14 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, *, origin: str = "co
             raise ConfigError(_unknown_key_message(str(key), list(fields), origin, prefix))
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for name, field in fields.items():
+    for name in fields:
         path = f"{prefix}{name}"
-        section = field.metadata.get("section")
-        if section is not None:
-            kwargs[name] = _build_section(section, data.get(name), origin, path)
-        elif name in data:
+        if name in data:
             kwargs[name] = coerce(hints[name], data[name], origin=origin, path=path)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: {prefix.rstrip('.') or cls.__name__}: {exc}") from exc
-
-
-def _build_section(name: str, value: Any, origin: str, path: str) -> Any:
-    section_cls = SECTIONS.get(name)
-    if section_cls is None:
-        if value is None:
-            return None
-        raise ConfigError(
-            f"{origin}: section {path!r} is not available in this installation (no config class registered for it)"
-        )
-    return from_dict(section_cls, value, origin=origin, prefix=f"{path}.")
 
 
 def coerce(hint: Any, value: Any, *, origin: str = "config", path: str = "value") -> Any:

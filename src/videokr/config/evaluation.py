@@ -3,8 +3,6 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from videokr.config.base import register_section
-
 # vllm: videokr's lmms-eval model on vLLM (`videokr_vllm`, each video with its timing); vllm_generate: lmms-eval's
 # own, which fails on Qwen2.5-VL videos (README, "Evaluation on vLLM"); qwen2_5_vl / qwen3_vl: the HF models.
 EvalBackend = Literal["auto", "vllm", "vllm_generate", "qwen2_5_vl", "qwen3_vl"]
@@ -54,6 +52,3 @@ class EvalConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     model_args: dict[str, Any] = field(default_factory=dict)
     passthrough: dict[str, Any] = field(default_factory=dict)  # extra lmms-eval flags: {"verbosity": "DEBUG"}
-
-
-register_section("eval", EvalConfig)

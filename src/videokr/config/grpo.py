@@ -3,8 +3,6 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from videokr.config.base import register_section
-
 
 @dataclass(frozen=True)
 class ClusterConfig:
@@ -30,9 +28,9 @@ class GRPOConfig:
 
     env: str = "rl"
     device: Literal["auto", "cpu", "gpu"] = "auto"
-    model_path: str = ""  # empty: the SFT checkpoint (sft.output_dir), else the recipe's model.path
-    data_dir: str = "runs/grpo/data"  # train.parquet / test.parquet from `videokr data prepare-rl`
-    output_dir: str = "runs/grpo/checkpoints"  # verl's trainer.default_local_dir (global_step_N/actor)
+    model_path: str = ""  # empty: the run's SFT checkpoint when there is one, else model.path (run/inputs.py)
+    data_dir: str = ""  # train.parquet / test.parquet; empty: what prepare-rl wrote in the run
+    output_dir: str = ""  # verl's trainer.default_local_dir (global_step_N/actor); empty: <run>/grpo/checkpoints
     project_name: str = "videokr"
     experiment_name: str = "grpo"
     lr: float = 5e-6
@@ -75,12 +73,8 @@ class MergeConfig:
     """verl's model merger: FSDP shards of `global_step_N/actor` -> a Hugging Face checkpoint, then a load check."""
 
     env: str = "rl"
-    checkpoint_dir: str = ""  # empty: grpo.output_dir
+    checkpoint_dir: str = ""  # empty: the run's GRPO checkpoints
     step: int | None = None  # None: the latest global_step_N
-    target_dir: str = ""  # empty: <checkpoint_dir>/../merged/global_step_N
+    target_dir: str = ""  # empty: <output_dir>/merge/hf of the run
     backend: Literal["fsdp"] = "fsdp"
     check_generate: bool = True  # load the merged model and generate from a video prompt
-
-
-register_section("grpo", GRPOConfig)
-register_section("merge", MergeConfig)

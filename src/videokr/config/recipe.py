@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from videokr.config.base import load_config
 from videokr.config.evaluation import EvalConfig
+from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.config.sft import SFTConfig
 from videokr.families import Family
 
@@ -34,16 +35,16 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class RecipeConfig:
-    """A whole experiment; `grpo` and `merge` are built by the classes registered for them in SECTIONS."""
+    """A whole experiment: the shared model and data, then one typed section per stage."""
 
     name: str = "videokr"
     output_dir: str = "runs"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    sft: SFTConfig = field(default_factory=SFTConfig, metadata={"section": "sft"})
-    grpo: Any = field(default=None, metadata={"section": "grpo"})
-    merge: Any = field(default=None, metadata={"section": "merge"})
-    eval: EvalConfig = field(default_factory=EvalConfig, metadata={"section": "eval"})
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def load_recipe(

@@ -3,8 +3,6 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from videokr.config.base import register_section
-
 
 @dataclass(frozen=True)
 class DistributedConfig:
@@ -26,9 +24,9 @@ class SFTConfig:
     model_name_or_path: str = ""  # empty: the recipe's model.path
     template: str = ""  # empty: qwen2_vl / qwen3_vl from the model family
     dataset: str = "videokr_train"
-    dataset_dir: str = "data/sft"
+    dataset_dir: str = ""  # empty: what prepare-sft wrote in the run (<output_dir>/prepare-sft/data)
     media_dir: str = ""  # empty: LLaMA-Factory joins relative video paths to dataset_dir
-    output_dir: str = "runs/sft/checkpoint"
+    output_dir: str = ""  # empty: <output_dir>/sft/checkpoint of the run
     finetuning_type: Literal["full", "freeze", "lora"] = "full"
     freeze_vision_tower: bool = True
     freeze_multi_modal_projector: bool = True
@@ -61,6 +59,3 @@ class SFTConfig:
     seed: int = 42
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     passthrough: dict[str, Any] = field(default_factory=dict)
-
-
-register_section("sft", SFTConfig)

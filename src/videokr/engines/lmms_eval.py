@@ -19,7 +19,7 @@ from typing import Any
 from videokr.config.evaluation import EvalConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python, vllm_cpu_python
-from videokr.engines.lmms_eval_models import VLLM_MODEL_ID
+from videokr.engines.hooks import LMMS_EVAL_VLLM_MODEL as VLLM_MODEL_ID
 from videokr.errors import ConfigError, DataError, EngineError
 from videokr.families import detect_family
 from videokr.io import append_jsonl, fingerprint_path, read_jsonl, write_jsonl, write_text

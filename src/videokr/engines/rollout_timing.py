@@ -4,10 +4,10 @@ verl 0.9.1 hands each video to the vLLM rollout as qwen-vl-utils' `(frames, meta
 (`utils/dataset/rl_dataset.py:456,494` -> `experimental/agent_loop/single_turn_agent_loop.py:70-79` ->
 `workers/rollout/vllm_rollout/vllm_async_server.py:635-644`) and the trainer's processor call with the same
 metadata (`utils/tokenizer/tokenizer.py:110-128`). vLLM before 0.32 drops that metadata for Qwen2.5-VL, so
-the rollout's `second_per_grid_ts` is 2/24 where training's is 2/sampled-fps (`videokr.engines.vllm_qwen2_5_vl`
+the rollout's `second_per_grid_ts` is 2/24 where training's is 2/sampled-fps (`videokr.plugins.vllm_qwen2_5_vl`
 cites the lines). Qwen3-VL keeps it, and the CPU path's HF rollout uses the trainer's own processor outputs.
 
-The fix is the vLLM plugin `videokr.engines.vllm_plugin`, an entry point of videokr's package, so it loads in
+The fix is the vLLM plugin `videokr.plugins.vllm_plugin`, an entry point of videokr's package, so it loads in
 every vLLM process of the rl environment. The check here only decides, from the rl environment's vLLM
 (probed, else the gpu-rl lock's pin): nothing to do, apply the fix (the plan says so in its environment), or
 refuse with one line.
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from videokr.engines.hooks import VLLM_PLUGIN_GROUP as PLUGIN_GROUP
+from videokr.engines.hooks import VLLM_PLUGIN_NAME as PLUGIN_NAME
 from videokr.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -29,12 +31,10 @@ logger = logging.getLogger(__name__)
 Action = Literal["none", "apply", "refuse"]
 
 AFFECTED_FAMILIES = ("qwen2_5_vl",)
-PLUGIN_GROUP = "vllm.general_plugins"
-PLUGIN_NAME = "videokr_qwen2_5_vl_video_metadata"
 FIX_ENV = "VIDEOKR_QWEN2_5_VL_VIDEO_METADATA"
 # Stock Qwen2.5-VL keeps video metadata from this vLLM on (read in 0.32.0; 0.24.0 drops it).
 KEEPS_METADATA_FROM = (0, 32)
-# (major, minor) releases whose processing videokr's plugin was run against (tests/engines/test_rollout_timing).
+# (major, minor) releases whose processing videokr's plugin was run against (tests/gpu_stack/test_rollout_timing_vllm.py).
 FIX_TESTED = ((0, 24),)
 VERSION_RE = re.compile(r"^(\d+)\.(\d+)")
 
@@ -144,11 +144,11 @@ def rl_vllm(python: str) -> tuple[str | None, bool | None, str]:
             found = {}
         if found.get("vllm"):
             return found["vllm"], bool(found["plugin"]), python
-    return locked_vllm(), None, "envs/locks/gpu-rl.txt"
+    return locked_vllm(), None, "videokr/envs/locks/gpu-rl.txt"
 
 
 def locked_vllm() -> str | None:
-    """The vLLM version the gpu profile's rl lock installs (None without the checkout's envs/)."""
+    """The vLLM version the gpu profile's rl lock installs (None when the shipped locks are missing)."""
     from videokr.engines.envs import envs_dir
     from videokr.engines.locks import read_lock
 

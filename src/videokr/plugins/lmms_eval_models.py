@@ -1,12 +1,12 @@
 """The lmms-eval models videokr adds, as lmms-eval's `lmms_eval.models` entry point (pyproject.toml).
 
 lmms-eval loads this at start-up in whichever environment it runs; it must stay light (no torch, no vLLM):
-the model class itself (`videokr.engines.lmms_eval_vllm`) is imported only when a run asks for it.
+the model class itself (`videokr.plugins.lmms_eval_vllm`) is imported only when a run asks for it.
 """
 
 from typing import Any
 
-VLLM_MODEL_ID = "videokr_vllm"
+from videokr.engines.hooks import LMMS_EVAL_VLLM_CLASS, LMMS_EVAL_VLLM_MODEL
 
 
 def manifests() -> list[Any]:
@@ -15,7 +15,7 @@ def manifests() -> list[Any]:
 
     return [
         ModelManifest(
-            model_id=VLLM_MODEL_ID,
-            chat_class_path="videokr.engines.lmms_eval_vllm.VideoKRVLLM",
+            model_id=LMMS_EVAL_VLLM_MODEL,
+            chat_class_path=LMMS_EVAL_VLLM_CLASS,
         )
     ]

@@ -1,6 +1,6 @@
 """Qwen2.5-VL for vLLM 0.24 that keeps each video's metadata, so rollouts get training's temporal positions.
 
-Runs inside vLLM (imported lazily through the registration in `videokr.engines.vllm_plugin`), never in the CLI.
+Runs inside vLLM (imported lazily through the registration in `videokr.plugins.vllm_plugin`), never in the CLI.
 What was read, vLLM 0.24.0 (package-relative paths):
 - `model_executor/models/qwen2_5_vl.py:1147-1157`: `Qwen2_5_VLProcessingInfo` inherits Qwen2-VL's
   `get_data_parser` (`qwen2_vl.py:862-866`), a parser without `video_needs_metadata`; `multimodal/parse.py:

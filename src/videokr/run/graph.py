@@ -1,10 +1,11 @@
-"""The stage graph and the run directory: run, skip unchanged stages, resume after an interruption.
+"""The graph of stages and the run directory: run, skip unchanged stages, resume after an interruption.
 
 A run lives in `runs/<name>/` (DESIGN.md section 5). `manifest.json` records, per stage, its status, times,
-the fingerprint of everything it read (its config section, its input files, the fingerprints of the stages
-before it) and its outputs. On a re-run a stage whose fingerprint is unchanged and whose status is `done` is
-skipped; a stage left `running` (killed) or `failed` is run again, and engines that can resume (LLaMA-Factory
-and verl checkpoints, eval rows already answered) pick up where they stopped.
+the fingerprint of everything it read (its config keys and its input files) and its outputs. On a re-run a stage
+whose fingerprint is unchanged and whose status is `done` is skipped; a stage left `running` (killed) or `failed`
+is run again, and engines that can resume (LLaMA-Factory and verl checkpoints, eval rows already answered) pick up
+where they stopped. `videokr run` runs the recipe's graph, `videokr demo` the demo's, and every single-stage verb
+a graph of one stage: all of them through `run_stages`, on the same manifest.
 """
 
 import hashlib
@@ -12,7 +13,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,9 +21,11 @@ from typing import Any, Literal
 from videokr import __version__
 from videokr.errors import VideoKRError
 from videokr.io import fingerprint_path, write_json
+from videokr.run.stage import Stage, StageContext
 
 LOG = logging.getLogger(__name__)
 Status = Literal["pending", "running", "done", "failed", "skipped"]
+Progress = Callable[[int, int, str, Status], None]
 
 
 class StageError(VideoKRError):
@@ -30,35 +33,15 @@ class StageError(VideoKRError):
 
 
 @dataclass(frozen=True)
-class Stage:
-    """One step of the chain: what it reads (for the fingerprint) and the function that runs it."""
-
-    name: str
-    run: Callable[["StageContext"], Mapping[str, Any]]
-    config_keys: tuple[str, ...] = ()
-    inputs: Callable[["StageContext"], Iterable[Path]] = lambda _ctx: ()
-    env: str | None = None  # the engine environment it launches in (sft, rl, eval): its versions are recorded
-
-
-@dataclass
-class StageContext:
-    """What a stage function gets: the run directory, its own directory and the resolved config."""
-
-    run_dir: Path
-    stage_dir: Path
-    config: Mapping[str, Any]
-    outputs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    dry_run: bool = False
-
-
-@dataclass(frozen=True)
 class RunResult:
     """What happened to each stage of one `run_stages` call."""
 
+    run_dir: Path
     ran: tuple[str, ...]
     skipped: tuple[str, ...]
     manifest: Mapping[str, Any]
     plans: Mapping[str, str] = field(default_factory=dict)  # dry run: what each stage would do
+    outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # of every stage done
 
 
 def run_stages(
@@ -69,11 +52,13 @@ def run_stages(
     start: str | None = None,
     until: str | None = None,
     dry_run: bool = False,
-    on_stage: Callable[[int, int, str, Status], None] | None = None,
+    python: str | None = None,
+    on_stage: Progress | None = None,
 ) -> RunResult:
     """Run `stages` in order inside `run_dir`, skipping those already done with the same fingerprint.
 
-    `start` forces a re-run from that stage on; `until` stops after that stage.
+    `start` forces a re-run from that stage on; `until` stops after that stage; `python` is the interpreter of
+    the engine environment, for a caller that names one.
     """
     names = [stage.name for stage in stages]
     for name in (start, until):
@@ -85,13 +70,13 @@ def run_stages(
         run_dir.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(run_dir)
     entries: dict[str, Any] = manifest.setdefault("stages", {})
-    previous = ""
     ran, skipped = [], []
     plans: dict[str, str] = {}
     for index, stage in enumerate(stages[: last + 1]):
-        ctx = StageContext(run_dir, run_dir / stage.name, config, _done_outputs(entries), dry_run)
-        fp = fingerprint_stage(stage, ctx, previous)
-        previous = fp
+        ctx = StageContext(
+            run_dir, run_dir / stage.name, config, tuple(names[:index]), _done_outputs(entries), dry_run, python
+        )
+        fp, state = fingerprint_stage(stage, ctx), fingerprint_state(stage, ctx)
         entry = entries.get(stage.name, {})
         if index < first and entry.get("status") != "done":
             raise VideoKRError(f"stage {stage.name} has not finished: run without --from {start} first")
@@ -101,20 +86,29 @@ def run_stages(
             _notify(on_stage, index, len(stages), stage.name, "skipped")
             continue
         if dry_run:
-            plans[stage.name] = str(stage.run(ctx).get("dry_run", ""))
+            plans[stage.name] = stage.plan(ctx)
             continue
         _notify(on_stage, index, len(stages), stage.name, "running")
-        if entry.get("fingerprint") != fp or start is not None:
+        if entry.get("state", entry.get("fingerprint")) != state or start is not None:
             clear_stage_dir(ctx.stage_dir)  # new config, new inputs or --from: engines must not resume old state
-        _run_one(stage, ctx, entries, fp, manifest)
+        _run_one(stage, ctx, entries, (fp, state), manifest)
         ran.append(stage.name)
         _notify(on_stage, index, len(stages), stage.name, "done")
-    return RunResult(tuple(ran), tuple(skipped), manifest, plans)
+    return RunResult(run_dir, tuple(ran), tuple(skipped), manifest, plans, _done_outputs(entries))
 
 
-def _run_one(stage: Stage, ctx: StageContext, entries: dict[str, Any], fp: str, manifest: dict[str, Any]) -> None:
+def _run_one(
+    stage: Stage, ctx: StageContext, entries: dict[str, Any], fps: tuple[str, str], manifest: dict[str, Any]
+) -> None:
+    stage.check(ctx)
     ctx.stage_dir.mkdir(parents=True, exist_ok=True)
-    entries[stage.name] = {"status": "running", "fingerprint": fp, "started": _now(), "videokr": __version__}
+    entries[stage.name] = {
+        "status": "running",
+        "fingerprint": fps[0],
+        "state": fps[1],
+        "started": _now(),
+        "videokr": __version__,
+    }
     if stage.env is not None:
         entries[stage.name]["versions"] = stage_versions(stage.env)
     save_manifest(ctx.run_dir, manifest)
@@ -164,13 +158,25 @@ def failure_message(stage: str, stage_dir: Path, exc: BaseException, tail_lines:
     return "\n".join(lines)
 
 
-def fingerprint_stage(stage: Stage, ctx: StageContext, previous: str) -> str:
-    """Hash of the stage's config sections, its input files and the fingerprint of the stage before it."""
-    digest = hashlib.sha256(previous.encode())
-    digest.update(stage.name.encode())
+def fingerprint_stage(stage: Stage, ctx: StageContext) -> str:
+    """Hash of the stage's config keys and its input files: unchanged means the stage need not run again."""
+    return _fingerprint(stage, ctx)
+
+
+def fingerprint_state(stage: Stage, ctx: StageContext) -> str:
+    """The fingerprint without `resume_keys`: unchanged means the engine may resume from what the stage left."""
+    config = ctx.config
+    for key in stage.resume_keys:
+        config = _without(config, key)
+    return _fingerprint(stage, ctx, config)
+
+
+def _fingerprint(stage: Stage, ctx: StageContext, config: Mapping[str, Any] | None = None) -> str:
+    digest = hashlib.sha256(stage.name.encode())
     for key in stage.config_keys:
-        digest.update(json.dumps(config_value(ctx.config, key), sort_keys=True, default=str).encode())
-    for path in stage.inputs(ctx):
+        value = config_value(ctx.config if config is None else config, key)
+        digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+    for path in stage.inputs(ctx).values():
         digest.update(fingerprint_path(Path(path)).encode())
     return digest.hexdigest()[:16]
 
@@ -185,6 +191,21 @@ def config_value(config: Mapping[str, Any], dotted: str) -> Any:
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     return value
+
+
+def _without(config: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    """`config` without the value at a dotted key (a copy of the mappings on its path).
+
+    >>> _without({"grpo": {"lr": 1, "steps": 2}}, "grpo.steps")
+    {'grpo': {'lr': 1}}
+    """
+    head, _, rest = dotted.partition(".")
+    if head not in config:
+        return config
+    if not rest:
+        return {key: value for key, value in config.items() if key != head}
+    inner = config[head]
+    return {**config, head: _without(inner, rest)} if isinstance(inner, Mapping) else config
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:

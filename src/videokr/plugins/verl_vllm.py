@@ -5,7 +5,7 @@ verl's agent loop builds prompt ids with the HF processor, which expands each Qw
 hands those ids plus the raw frames to vLLM, which expects the tokenizer's form (one
 `<|vision_start|><|video_pad|><|vision_end|>` per video) and expands it itself; the extra blocks break M-RoPE
 (`IndexError` in the position calculation). The published recipe patched verl's agent loop to tokenize with the
-tokenizer. videokr keeps verl stock: loaded with `VERL_USE_EXTERNAL_MODULES=videokr.engines.verl_vllm`, this
+tokenizer. videokr keeps verl stock: loaded with `VERL_USE_EXTERNAL_MODULES=videokr.plugins.verl_vllm`, this
 module re-registers the `vllm` rollout replica with a server subclass that turns the prompt back into the
 tokenizer's form before calling verl's own `generate`. Training still uses the processor-expanded ids.
 Qwen2.5-VL needs nothing: verl already de-duplicates its runs of `<|video_pad|>`.

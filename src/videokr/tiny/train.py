@@ -1,5 +1,8 @@
 """The demo's base model: a tiny Qwen-VL that already perceives, plus the plain-PyTorch loop that trains and probes it.
 
+`prepare_base_model` is called by the demo's first stage (videokr.run.demo); benchmarks/demo_learning.py and the
+tests drive the loop directly.
+
 The published SFT freezes the vision tower, as real base models already see (ENGINES.md 3b). A random tiny
 checkpoint does not, so `prepare_base_model` gives it a short perception pre-training on caption clips
 ("The flame is yellow.", clips of their own, never used by SFT, RL or eval), with the vision tower trainable at a
@@ -17,15 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from tqdm import tqdm
 
 from videokr.deps import require
 from videokr.io import read_jsonl
-
-if TYPE_CHECKING:
-    from videokr.data.synth import DemoCorpus
 
 log = logging.getLogger(__name__)
 
@@ -271,64 +271,6 @@ def tokenizer_texts() -> list[str]:
                 f"<answer>{answer_value(flame, skill)}</answer>",
             ]
     return texts * 4
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """Sizes of the demo corpus and of the base model's perception stage (the rest lives in demo.yaml)."""
-
-    n_train: int = 900
-    n_rl: int = 120
-    n_eval: int = 150
-    n_caption: int = 600
-    seed: int = 0
-    # "fixed" lists the four options in knowledge-bank order: SFT (demo.yaml: lr 1e-3, 1000 steps) then reaches
-    # 93.5% held-out MC through LLaMA-Factory, where with shuffled options it stayed at chance after 900 steps
-    # at 3e-4 (benchmarks/demo_learning.py); the answer still needs the clip (blank clips: 26.8%, chance 25%)
-    option_order: Literal["shuffled", "fixed"] = "fixed"
-    family: str = "qwen3_vl"
-    # "small" (hidden 64) costs ~0.15 s of one core per SFT step of 16 rows, "demo" (hidden 128) ~0.35 s
-    # (benchmarks/demo_learning.py); the 15-minute bar needs the small one
-    size: str = "small"
-    # 800 steps give 100% held-out colour captions with the small size (~156 s of one core) and 93.5% MC after
-    # SFT; 500 steps also caption 100% (~111 s) but gave 83.7% after the same SFT (benchmarks/demo_learning.py)
-    perception: TrainSettings = TrainSettings(steps=800, batch_size=16, lr_text=2e-3, lr_vision=1e-2)
-
-
-@dataclass(frozen=True)
-class DemoInputs:
-    """What the demo's stages start from: the corpus and the perception-trained base checkpoint."""
-
-    corpus: "DemoCorpus"
-    base_model: Path
-
-
-def prepare_demo_inputs(out_dir: str | Path, settings: DemoSettings | None = None) -> DemoInputs:
-    """Write the demo corpus to `out_dir/corpus` and the base model to `out_dir/base`."""
-    from videokr.data.synth import generate_demo_corpus
-
-    settings = settings or DemoSettings()
-    out = Path(out_dir)
-    corpus = generate_demo_corpus(
-        out / "corpus",
-        n_train=settings.n_train,
-        n_rl=settings.n_rl,
-        n_eval=settings.n_eval,
-        n_caption=settings.n_caption,
-        seed=settings.seed,
-        option_order=settings.option_order,
-        progress=True,
-    )
-    base = prepare_base_model(
-        out / "base",
-        corpus.caption_file,
-        corpus.video_root,
-        family=settings.family,
-        size=settings.size,
-        settings=settings.perception,
-        overwrite=True,
-    )
-    return DemoInputs(corpus, base)
 
 
 def prepare_base_model(

@@ -1,4 +1,4 @@
-"""verl's async rollout contract served by HF `generate` on CPU: the `hf` replica of `videokr.engines.verl_cpu`.
+"""verl's async rollout contract served by HF `generate` on CPU: the `hf` replica of `videokr.plugins.verl_cpu`.
 
 verl 0.9.1 drives rollouts through three pieces: a replica (launches server actors), the server actor
 (`generate(prompt_ids, sampling_params, ..., video_data)` -> TokenOutput, plus sleep / wake-up / abort calls) and a
@@ -21,7 +21,8 @@ from verl.workers.config import HFModelConfig
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, TokenOutput
 
-from videokr.engines.verl_cpu import ROLLOUT_NAME, VISION_TOKENS
+from videokr.engines.hooks import HF_ROLLOUT
+from videokr.plugins.verl_cpu import VISION_TOKENS
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ MAX_BATCH = 64
 
 def server_name(replica_rank: int) -> str:
     """The Ray actor name of a replica's server (the adapter looks it up by this name)."""
-    return f"{ROLLOUT_NAME}_server_{replica_rank}_0"
+    return f"{HF_ROLLOUT}_server_{replica_rank}_0"
 
 
 def sampled_log_probs(logits: tuple[torch.Tensor, ...], tokens: torch.Tensor, temperature: float) -> list[float]:
@@ -276,7 +277,7 @@ class HFReplica(RolloutReplica):
         )
         self.servers = [server]
         self._server_handle = server
-        self._server_address = f"{ROLLOUT_NAME}-{self.replica_rank}"
+        self._server_address = f"{HF_ROLLOUT}-{self.replica_rank}"
 
 
 class HFServerAdapter(BaseRollout):

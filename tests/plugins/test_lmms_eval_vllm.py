@@ -19,7 +19,7 @@ def test_lmms_eval_finds_the_videokr_model_through_its_entry_point() -> None:
     from lmms_eval.models import get_model, get_model_manifest
 
     manifest = get_model_manifest("videokr_vllm")
-    assert manifest.chat_class_path == "videokr.engines.lmms_eval_vllm.VideoKRVLLM"
+    assert manifest.chat_class_path == "videokr.plugins.lmms_eval_vllm.VideoKRVLLM"
     cls = get_model("videokr_vllm")
     from lmms_eval.models.chat.vllm_generate import VLLMGenerate
 
@@ -29,7 +29,7 @@ def test_lmms_eval_finds_the_videokr_model_through_its_entry_point() -> None:
 def test_video_metadata_keeps_only_what_transformers_accepts() -> None:
     import torch
 
-    from videokr.engines.lmms_eval_vllm import video_metadata
+    from videokr.plugins.lmms_eval_vllm import video_metadata
 
     raw = {"fps": 29.97, "total_num_frames": 36, "frames_indices": torch.tensor([0, 12, 24, 35]), "video_backend": "x"}
     assert video_metadata(raw) == {"fps": 29.97, "total_num_frames": 36, "frames_indices": [0, 12, 24, 35]}

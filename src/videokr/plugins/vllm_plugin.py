@@ -5,7 +5,7 @@ vLLM calls `register()` in every process it starts (API server, engine core, wor
 `v1/worker/worker_base.py:247`), so verl's rollout servers pick it up wherever videokr is installed, with
 nothing added to verl's launch. On the vLLM versions of `videokr.engines.rollout_timing.FIX_TESTED` it
 re-registers the `Qwen2_5_VLForConditionalGeneration` architecture, lazily (`module:Class`, so nothing heavy
-is imported until a Qwen2.5-VL model is loaded), with `videokr.engines.vllm_qwen2_5_vl`, whose processing keeps
+is imported until a Qwen2.5-VL model is loaded), with `videokr.plugins.vllm_qwen2_5_vl`, whose processing keeps
 each video's metadata. Elsewhere it does nothing: from vLLM 0.32 stock Qwen2.5-VL keeps it.
 `VIDEOKR_QWEN2_5_VL_VIDEO_METADATA=off` turns it off; vLLM's own `VLLM_PLUGINS` allow-list also applies.
 """
@@ -13,12 +13,13 @@ each video's metadata. Elsewhere it does nothing: from vLLM 0.32 stock Qwen2.5-V
 import logging
 import os
 
-from videokr.engines.rollout_timing import FIX_ENV, PLUGIN_NAME, vllm_needs_fix
+from videokr.engines.hooks import VLLM_PLUGIN_NAME as PLUGIN_NAME
+from videokr.engines.hooks import VLLM_QWEN2_5_VL_CLASS as MODEL_CLASS
+from videokr.engines.rollout_timing import FIX_ENV, vllm_needs_fix
 
 logger = logging.getLogger(__name__)
 
 ARCHITECTURE = "Qwen2_5_VLForConditionalGeneration"
-MODEL_CLASS = "videokr.engines.vllm_qwen2_5_vl:VideoKRQwen2_5_VLForConditionalGeneration"
 
 
 def register() -> None:

@@ -1,0 +1,178 @@
+"""The recipe's stages: dry runs of the whole chain, one-stage runs of the verbs, the GRPO model rule, the report."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from videokr.cli import main
+from videokr.config import load_recipe
+from videokr.errors import VideoKRError
+from videokr.recipes import RECIPES_DIR
+from videokr.report.run import write_run_report
+from videokr.run.inputs import eval_runs, grpo_model
+from videokr.run.stages import STAGE_NAMES, recipe_stages, run_recipe, run_stage
+from videokr.scoring import score_samples
+
+
+@pytest.mark.parametrize("recipe", ["qwen2_5vl", "qwen3vl"])
+def test_dry_run_of_a_published_recipe_plans_every_stage_inside_the_run_dir(recipe: str, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_recipe(RECIPES_DIR / f"{recipe}.yaml", [f"output_dir={run_dir}"], dry_run=True)
+    assert (
+        list(result.plans)
+        == list(STAGE_NAMES)
+        == ["prepare-sft", "sft", "prepare-rl", "grpo", "merge", "eval", "report"]
+    )
+    assert "llamafactory-cli train" in result.plans["sft"]
+    assert "verl.trainer.main_ppo" in result.plans["grpo"]
+    assert f"actor_rollout_ref.model.path={run_dir / 'sft' / 'checkpoint'}" in result.plans["grpo"]
+    assert f"data.train_files={run_dir / 'prepare-rl' / 'data' / 'train.parquet'}" in result.plans["grpo"]
+    assert str(run_dir / "merge" / "hf") in result.plans["eval"]
+    assert not run_dir.exists(), "a dry run writes nothing"
+
+
+def test_run_dry_run_cli_prints_each_stage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    recipe = RECIPES_DIR / "qwen3vl.yaml"
+    assert main(["run", str(recipe), f"output_dir={tmp_path}", "--dry-run", "--until", "sft"]) == 0
+    out = capsys.readouterr().out
+    assert "== prepare-sft" in out and "== sft" in out and "== grpo" not in out
+
+
+def test_eval_runs_name_the_run_checkpoints_and_the_blank_video_control(tmp_path: Path) -> None:
+    recipe = load_recipe(
+        {"model": {"path": "/base"}, "data": {"video_root": "/videos"}},
+        ["eval.models=[base, sft, grpo]", "eval.blank_video_root=/blank"],
+    )
+    assert eval_runs(recipe, tmp_path) == [
+        ("base", "/base", "/videos"),
+        ("sft", str(tmp_path / "sft" / "checkpoint"), "/videos"),
+        ("grpo", str(tmp_path / "merge" / "hf"), "/videos"),
+        ("grpo_blank_video", str(tmp_path / "merge" / "hf"), "/blank"),
+    ]
+
+
+def _scored(run_dir: Path, name: str, predictions: list[str]) -> None:
+    rows = tmp_rows = run_dir / f"{name}.jsonl"
+    with tmp_rows.open("w") as handle:
+        for index, prediction in enumerate(predictions):
+            row = {
+                "problem_id": f"q{index}",
+                "problem_type": "multiple choice",
+                "question": "Which element?",
+                "options": ["A. sodium", "B. copper"],
+                "answer": "A",
+                "skill": "KnowVid",
+                "prediction": f"<think>t</think><answer>{prediction}</answer>",
+            }
+            handle.write(json.dumps(row) + "\n")
+        open_ended = {"problem_id": "oe", "problem_type": "open-ended", "question": "Which?", "answer": "Na"}
+        handle.write(json.dumps({**open_ended, "prediction": "<answer>Na</answer>"}) + "\n")
+    score_samples(rows, run_dir / "eval" / name / "scores", plots=False)
+
+
+def test_run_report_puts_models_in_recipe_order_with_accuracy_and_n(tmp_path: Path) -> None:
+    _scored(tmp_path, "grpo", ["A", "A", "A", "B"])
+    _scored(tmp_path, "base", ["B", "B", "A", "B"])
+    _scored(tmp_path, "grpo_blank_video", ["B", "A", "B", "B"])
+    write_run_report(tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert list(metrics) == ["base", "grpo", "grpo_blank_video"]
+    assert metrics["base"]["accuracy"] == pytest.approx(25.0) and metrics["base"]["n"] == 4
+    assert metrics["grpo"]["accuracy"] == pytest.approx(75.0)
+    assert metrics["base"]["n_rows"] == 5, "the open-ended row is skipped without a judge"
+    report = (tmp_path / "report.md").read_text()
+    assert "grpo_blank_video" in report and "KnowVid" in report
+    assert list((tmp_path / "plots").glob("*.png"))
+
+
+def _sft_data(run_dir: Path) -> None:
+    data = run_dir / "prepare-sft" / "data"
+    data.mkdir(parents=True)
+    (data / "dataset_info.json").write_text('{"videokr_train": {"file_name": "videokr_train.json"}}')
+
+
+@pytest.mark.parametrize(
+    ("verb", "stage"),
+    [pytest.param(["train", "sft"], "sft", id="sft"), pytest.param(["train", "grpo"], "grpo", id="grpo")],
+)
+def test_dry_run_prints_the_same_plan_from_the_verb_and_from_run(
+    verb: list[str], stage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "sft" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "sft" / "checkpoint" / "config.json").write_text("{}")  # so the verb also starts GRPO from SFT
+    args = ["qwen3vl", f"output_dir={tmp_path}", "grpo.lr=3e-6", "--dry-run"]
+    assert main([*verb, *args]) == 0
+    alone = capsys.readouterr().out
+    assert main(["run", *args, "--until", stage]) == 0
+    chain = capsys.readouterr().out
+    assert alone and f"== {stage}\n{alone}" in chain
+    assert not (tmp_path / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "sft_done", "upstream", "expected"),
+    [
+        pytest.param(["grpo.model_path=/ckpt"], True, ("sft",), "/ckpt", id="explicit-wins"),
+        pytest.param([], True, (), "{run}/sft/checkpoint", id="sft-checkpoint-on-disk"),
+        pytest.param([], False, ("sft",), "{run}/sft/checkpoint", id="sft-earlier-in-the-graph"),
+        pytest.param([], False, (), "/base", id="base-model-fallback"),
+        pytest.param(["sft.output_dir={run}/elsewhere"], False, ("sft",), "{run}/elsewhere", id="sft-output-dir"),
+    ],
+)
+def test_grpo_starts_from_one_rule(
+    overrides: list[str], sft_done: bool, upstream: tuple[str, ...], expected: str, tmp_path: Path
+) -> None:
+    recipe = load_recipe({"model": {"path": "/base"}}, [o.format(run=tmp_path) for o in overrides])
+    if sft_done:
+        (tmp_path / "sft" / "checkpoint").mkdir(parents=True)
+        (tmp_path / "sft" / "checkpoint" / "config.json").write_text("{}")
+    assert grpo_model(recipe, tmp_path, upstream).path == expected.format(run=tmp_path)
+
+
+def test_a_one_stage_run_records_a_manifest_entry_and_is_skipped_when_unchanged(tmp_path: Path) -> None:
+    corpus = tmp_path / "cot.jsonl"
+    row = {
+        "problem_id": "p1",
+        "problem_type": "multiple choice",
+        "question": "What burns?",
+        "options": ["A. sodium", "B. argon"],
+        "solution": "A",
+        "think": "Yellow flame.",
+        "video_path": "v/1.mp4",
+    }
+    corpus.write_text(json.dumps(row) + "\n")
+    run_dir = tmp_path / "run"
+    recipe = [f"output_dir={run_dir}", f"data.sft_file={corpus}"]
+    first = run_stage("prepare-sft", "qwen2_5vl", recipe)
+    assert first.ran == ("prepare-sft",) and first.outputs["prepare-sft"]["rows"] == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["stages"]["prepare-sft"]["status"] == "done"
+    assert (run_dir / "config.yaml").is_file()
+    assert run_stage("prepare-sft", str(run_dir)).skipped == ("prepare-sft",), "a run directory is a recipe"
+    assert run_recipe("qwen2_5vl", recipe, until="prepare-sft").skipped == ("prepare-sft",)
+    assert run_stage("prepare-sft", "qwen2_5vl", recipe, force=True).ran == ("prepare-sft",)
+    corpus.write_text(json.dumps(row) + "\n" + json.dumps({**row, "problem_id": "p2"}) + "\n")
+    assert run_stage("prepare-sft", "qwen2_5vl", recipe).outputs["prepare-sft"]["rows"] == 2
+
+
+def test_a_one_stage_run_refuses_to_start_without_its_inputs(tmp_path: Path) -> None:
+    with pytest.raises(VideoKRError, match=r"(?s)stage sft cannot start.*prepare-sft"):
+        run_stage("sft", "qwen2_5vl", [f"output_dir={tmp_path}", "sft.device=cpu"])
+    assert not (tmp_path / "sft").exists(), "nothing launched"
+
+
+def test_merge_reads_the_checkpoint_of_the_run_and_names_a_missing_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step = tmp_path / "grpo" / "checkpoints" / "global_step_4" / "actor"
+    step.mkdir(parents=True)
+    assert main(["merge", "qwen2_5vl", f"output_dir={tmp_path}", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"--local_dir {step}" in out and f"--target_dir {tmp_path / 'merge' / 'hf'}" in out
+    assert main(["merge", "qwen2_5vl", f"output_dir={tmp_path}", "merge.step=7", "--dry-run"]) == 1
+    assert "no global_step_7" in capsys.readouterr().err
+
+
+def test_the_stage_names_are_the_stages() -> None:
+    assert tuple(stage.name for stage in recipe_stages(load_recipe({}))) == STAGE_NAMES
