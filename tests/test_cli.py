@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from videokr import __version__
-from videokr.cli import build_parser, main
+from videokr.cli import COMMAND_MODULES, build_parser, main
 
 HEAVY = ("torch", "transformers", "verl", "llamafactory", "lmms_eval", "vllm", "ray", "deepspeed")
 
@@ -60,3 +60,20 @@ def test_every_noun_has_help() -> None:
     assert {"env"} <= set(nouns)
     for name, sub in nouns.items():
         assert sub.format_help().startswith("usage: videokr"), name
+
+
+def test_every_listed_command_module_registers_its_noun() -> None:
+    nouns = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(COMMAND_MODULES) <= set(nouns), "a listed module without its command"
+
+
+def test_the_single_stage_verbs_take_a_recipe_and_overrides_and_a_dry_run() -> None:
+    parser = build_parser()
+    for argv in (["train", "sft"], ["train", "grpo"], ["merge"], ["report"], ["eval", "run"]):
+        args = parser.parse_args([*argv, "qwen2_5vl", "output_dir=runs/x", "--dry-run", "--force"])
+        assert (args.config, args.overrides, args.dry_run, args.force) == (
+            "qwen2_5vl",
+            ["output_dir=runs/x"],
+            True,
+            True,
+        )

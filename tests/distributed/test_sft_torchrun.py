@@ -47,11 +47,11 @@ def sft_data(tmp_path_factory: pytest.TempPathFactory, good_videos: dict[str, Pa
 
 
 def train(tmp_path: Path, name: str, base: Path, data: Path, *overrides: str) -> tuple[Path, float]:
-    """Run `videokr train sft` into tmp_path/name; the stage dir and the wall time."""
+    """Run `videokr train sft` with the run directory tmp_path/name; that directory and the wall time."""
     stage = tmp_path / name
     recipe = tmp_path / f"{name}.yaml"
     recipe.write_text(
-        f"model:\n  path: {base}\n  family: qwen2_5_vl\n"
+        f"output_dir: {stage}\nmodel:\n  path: {base}\n  family: qwen2_5_vl\n"
         f"sft:\n  dataset_dir: {data}\n  output_dir: {stage / 'checkpoint'}\n"
     )
     common = [
@@ -97,13 +97,13 @@ def test_sft_two_ranks_match_one_process(tmp_path: Path, tiny_qwen2_5_vl: Path, 
     one, one_s = train(tmp_path, "one", tiny_qwen2_5_vl, sft_data, "sft.per_device_train_batch_size=2")
     print(f"sft: two ranks {two_s:.1f} s, one process {one_s:.1f} s")
 
-    command = (two / "command.sh").read_text()
+    command = (two / "sft" / "command.sh").read_text()
     assert "FORCE_TORCHRUN=1" in command and "NPROC_PER_NODE=2" in command
-    log = (two / "engine.log").read_text()
+    log = (two / "sft" / "engine.log").read_text()
     assert "world size: 2" in log and "Process rank: 0" in log and "Process rank: 1" in log  # both ranks trained
     # written once (by rank 0): as many saves as the one-process run (checkpoint-2, then the final model)
     saves = "Saving model checkpoint to"
-    assert log.count(saves) == (one / "engine.log").read_text().count(saves) == 2
+    assert log.count(saves) == (one / "sft" / "engine.log").read_text().count(saves) == 2
     assert sorted(p.name for p in (two / "checkpoint").glob("checkpoint-*")) == ["checkpoint-2"]
 
     got, want = losses(two), losses(one)

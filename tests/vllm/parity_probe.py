@@ -139,6 +139,7 @@ def probe_vllm(model_dir: str, video: str, prompt: str) -> tuple[dict[str, Any],
     positions, _delta = model_class.get_mrope_input_positions(owner, prompt_ids, engine_request.mm_features)
     seconds = data.get("second_per_grid_ts")
     record = {
+        "device_norm": device_norm(llm.llm_engine.model_config),
         "prompt_token_ids": prompt_ids,
         "video_tokens": prompt_ids.count(config.video_token_id),
         "video_start": prompt_ids.index(config.video_token_id),
@@ -152,6 +153,19 @@ def probe_vllm(model_dir: str, video: str, prompt: str) -> tuple[dict[str, Any],
     }
     frames = request["multi_modal_data"]["video"][0][0].numpy()
     return record, frames, data["pixel_values_videos"].data.numpy()
+
+
+def device_norm(model_config: Any) -> dict[str, Any]:
+    """How vLLM's vision tower normalises the raw pixels it is given (mm_device_do_normalize).
+
+    vLLM reads one mean/std for images and videos: the image processor's (`_load_norm_params`), not the video
+    processor's that transformers applies to a video.
+    """
+    from vllm.model_executor.layers.fusion.mm_input_norm import _load_norm_params
+
+    enabled = bool(getattr(model_config.multimodal_config, "mm_device_do_normalize", False))
+    params = _load_norm_params(model_config)
+    return {"enabled": enabled, **params._asdict()}
 
 
 def main() -> int:

@@ -20,9 +20,11 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
+from videokr.config.evaluation import GenerationConfig
+from videokr.config.sft import SFTConfig
 from videokr.data.parallel import map_chunks
+from videokr.data.rl import VIDEO_DEFAULTS as RL_VIDEO
 from videokr.data.videos import (
-    FAMILIES,
     Family,
     ProcessorConfig,
     VideoSettings,
@@ -30,6 +32,7 @@ from videokr.data.videos import (
     probe_video,
 )
 from videokr.errors import ConfigError, DataError, VideoError
+from videokr.families import FAMILIES
 from videokr.io import atomic_open
 
 log = logging.getLogger(__name__)
@@ -38,24 +41,25 @@ Stage = Literal["sft", "rl", "eval"]
 STAGES: tuple[Stage, ...] = ("sft", "rl", "eval")
 STATUSES = ("ok", "missing", "unreadable", "too_long", "invalid_row")
 
-RL_VIDEO_ENTRY: dict[str, Any] = {
-    "fps": 2.0,
-    "max_frames": 128,
-    "min_frames": 4,
-    "max_pixels": 100352,
-    "min_pixels": 100352,
-}
-EVAL_VIDEO_ENTRY: dict[str, Any] = {"fps": 2.0, "max_frames": 128, "max_pixels": 200704}
-
 
 def stage_settings(stage: Stage) -> tuple[VideoSettings, dict[str, Any]]:
-    """The published video settings of a stage, and its verl-style entry (for the prompt budget)."""
+    """The published video settings of a stage, and its verl-style entry (for the prompt budget).
+
+    Each comes from where the stage itself reads it: verl's `videos` entry of prepare-rl, and the defaults of the
+    eval and sft config sections (PROTOCOL.md sections 4, 6 and 7).
+    """
     if stage == "rl":
-        return VideoSettings.from_video_dict(RL_VIDEO_ENTRY), RL_VIDEO_ENTRY
+        return VideoSettings.from_video_dict(RL_VIDEO), RL_VIDEO
     if stage == "eval":
-        return VideoSettings.from_video_dict(EVAL_VIDEO_ENTRY), EVAL_VIDEO_ENTRY
+        gen = GenerationConfig()
+        entry = {"fps": gen.fps, "max_frames": gen.max_frames, "max_pixels": gen.max_pixels}
+        return VideoSettings.from_video_dict(entry), entry
     if stage == "sft":
-        return VideoSettings.llamafactory(video_fps=2.0, video_maxlen=128, video_max_pixels=100352), {}
+        sft = SFTConfig()
+        settings = VideoSettings.llamafactory(
+            video_fps=sft.video_fps, video_maxlen=sft.video_maxlen, video_max_pixels=sft.video_max_pixels
+        )
+        return settings, {}
     raise ConfigError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
 
 

@@ -19,13 +19,12 @@ import av
 import numpy as np
 
 from videokr.errors import ConfigError, VideoError
-from videokr.families import Family
+from videokr.families import FAMILIES, Family
 
 log = logging.getLogger(__name__)
 
 VideoStatus = Literal["ok", "missing", "unreadable", "no_video_stream", "zero_duration"]
 Consumer = Literal["qwen_vl_utils", "llamafactory"]
-FAMILIES: tuple[Family, ...] = ("qwen2_5_vl", "qwen3_vl")
 
 # qwen_vl_utils/vision_process.py (0.0.14) constants, used verbatim.
 QVU_FRAME_FACTOR = 2

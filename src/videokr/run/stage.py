@@ -34,7 +34,6 @@ class Stage:
     env: str | None = None  # the engine environment it launches in (sft, rl, eval): its versions are recorded
     config_keys: tuple[str, ...] = ()
     resume_keys: tuple[str, ...] = ()  # config keys whose change lets the engine resume (a longer training)
-    verb: str = ""  # the single-stage command that runs it, named in the errors of the stages after it
 
     def inputs(self, ctx: StageContext) -> Mapping[str, Path]:
         """The files and folders it reads, by name: fingerprinted, and required by `check`."""

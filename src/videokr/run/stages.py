@@ -11,14 +11,18 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from videokr.config import RecipeConfig, load_recipe, to_dict, to_yaml
+from videokr.config import RecipeConfig, SFTConfig, load_recipe, to_dict, to_yaml
+from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.errors import ConfigError, EngineError
 from videokr.io import write_text
 from videokr.run import inputs
 from videokr.run.graph import Progress, RunResult, run_stages
 from videokr.run.stage import Stage, StageContext
+
+if TYPE_CHECKING:
+    from videokr.engines.base import LaunchPlan
 
 LOG = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class SFT(RecipeStage):
     def inputs(self, ctx: StageContext) -> Mapping[str, Path]:
         return {"SFT dataset (videokr data prepare-sft)": inputs.sft_data(self.recipe, ctx.run_dir)}
 
-    def config(self, ctx: StageContext) -> Any:
+    def config(self, ctx: StageContext) -> SFTConfig:
         """The sft section with its paths resolved."""
         dataset, checkpoint = (
             inputs.sft_data(self.recipe, ctx.run_dir),
@@ -69,7 +73,7 @@ class SFT(RecipeStage):
         )
         return dataclasses.replace(self.recipe.sft, dataset_dir=str(dataset), output_dir=str(checkpoint))
 
-    def launch(self, ctx: StageContext) -> Any:
+    def launch(self, ctx: StageContext) -> "LaunchPlan":
         """LLaMA-Factory's launch plan."""
         from videokr.engines.llamafactory import plan_sft
 
@@ -95,10 +99,14 @@ class SFT(RecipeStage):
         check_sft_inputs(self.config(ctx))
 
     def run(self, ctx: StageContext) -> Mapping[str, Any]:
-        from videokr.engines.base import run_plan
+        from videokr.engines.llamafactory import train_sft
 
-        _require_success("sft", run_plan(self.launch(ctx), ctx.stage_dir))
-        return {"checkpoint": self.config(ctx).output_dir}
+        cfg, model = self.config(ctx), self.recipe.model
+        _, code = train_sft(
+            cfg, stage_dir=ctx.stage_dir, model_path=model.path, family=model.family, python=ctx.python
+        )
+        _require_success("sft", code)
+        return {"checkpoint": cfg.output_dir}
 
 
 class PrepareRL(RecipeStage):
@@ -166,7 +174,7 @@ class GRPO(RecipeStage):
         model = self.model(ctx).path
         return {**found, "model": Path(model)} if model and inputs.is_local(model) else found
 
-    def config(self, ctx: StageContext) -> Any:
+    def config(self, ctx: StageContext) -> GRPOConfig:
         """The grpo section with its paths and model resolved."""
         return dataclasses.replace(
             self.recipe.grpo,
@@ -175,7 +183,7 @@ class GRPO(RecipeStage):
             output_dir=str(inputs.grpo_checkpoints(self.recipe, ctx.run_dir)),
         )
 
-    def launch(self, ctx: StageContext) -> Any:
+    def launch(self, ctx: StageContext) -> "LaunchPlan":
         """verl's launch plan."""
         from videokr.engines.verl import plan_grpo
 
@@ -225,7 +233,7 @@ class Merge(RecipeStage):
     def inputs(self, ctx: StageContext) -> Mapping[str, Path]:
         return {"GRPO checkpoints (videokr train grpo)": inputs.merge_source(self.recipe, ctx.run_dir)}
 
-    def config(self, ctx: StageContext) -> Any:
+    def config(self, ctx: StageContext) -> MergeConfig:
         """The merge section with its paths resolved."""
         source, target = inputs.merge_source(self.recipe, ctx.run_dir), inputs.merged_model(self.recipe, ctx.run_dir)
         return dataclasses.replace(self.recipe.merge, checkpoint_dir=str(source), target_dir=str(target))
@@ -237,7 +245,8 @@ class Merge(RecipeStage):
         cfg = self.config(ctx)
         if "grpo" in ctx.upstream and not Path(cfg.checkpoint_dir).exists():
             # GRPO has not written its checkpoints yet: which step the merger reads is known only then.
-            return f"# merge\nverl.model_merger merge of the latest global_step_N/actor in {cfg.checkpoint_dir} -> {cfg.target_dir}\n"
+            latest = f"the latest global_step_N/actor in {cfg.checkpoint_dir}"
+            return f"# merge\nverl.model_merger merge of {latest} -> {cfg.target_dir}\n"
         plan, _ = plan_merge(cfg, checkpoint_dir=cfg.checkpoint_dir, stage_dir=ctx.stage_dir, python=ctx.python)
         return format_plan(plan)
 

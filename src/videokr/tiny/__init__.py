@@ -4,7 +4,8 @@
 checkpoint directory (byte-level BPE tokenizer with the Qwen special tokens and chat template, processor,
 config, random safetensors weights, generation config) that `AutoProcessor` and
 `AutoModelForImageTextToText` load and that LLaMA-Factory, verl and lmms-eval accept. Run:
-`videokr tiny build --family qwen3_vl --size small runs/tiny-qwen3`.
+`videokr tiny build --family qwen3_vl --size small runs/tiny-qwen3`. `videokr.tiny.train` gives such a checkpoint
+the short perception pre-training that makes it the demo's base model (imported on use: it needs torch).
 """
 
 from typing import TYPE_CHECKING, Any

@@ -158,15 +158,21 @@ def build_processor(family: Family, tokenizer: Any) -> Any:
     transformers = require("transformers")
     fam = FAMILY_SPECS[family]
     factor = fam.patch_size * 2
-    image_processor = transformers.Qwen2VLImageProcessor(
-        size={"shortest_edge": fam.image_pixels, "longest_edge": fam.image_pixels}, patch_size=fam.patch_size
-    )
     video_kwargs: dict[str, Any] = {
         "size": {"shortest_edge": fam.video_pixels, "longest_edge": fam.video_pixels},
         "patch_size": fam.patch_size,
     }
     assert fam.video_pixels % (factor * factor) == 0, "pixel budgets must be whole (patch * merge)^2 blocks"
     video_processor = getattr(transformers, fam.video_processor_class)(**video_kwargs)
+    # One normalisation for images and videos, as in the real checkpoints (Qwen3-VL: mean = std = 0.5; Qwen2.5-VL:
+    # CLIP's). The image processor's class defaults to CLIP's, and vLLM normalises video pixels on the device with
+    # the image processor's mean/std (mm_device_do_normalize), so a mismatch feeds vLLM's vision tower other pixels.
+    image_processor = transformers.Qwen2VLImageProcessor(
+        size={"shortest_edge": fam.image_pixels, "longest_edge": fam.image_pixels},
+        patch_size=fam.patch_size,
+        image_mean=list(video_processor.image_mean),
+        image_std=list(video_processor.image_std),
+    )
     processor_class = getattr(transformers, fam.processor_class)
     return processor_class(
         image_processor=image_processor,
