@@ -132,3 +132,19 @@ def test_prepare_sft_missing_input_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         prepare_sft(tmp_path / "nope.jsonl", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_prepare_sft_with_a_recipe_is_the_run_stage_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(tmp_path / "cot.jsonl", [ROW, {**ROW, "problem_id": "p1"}])
+    run = tmp_path / "run"
+    argv = ["data", "prepare-sft", "qwen2_5vl", f"output_dir={run}", f"data.sft_file={src}"]
+    assert main(argv) == 0
+    entries = json.loads((run / "prepare-sft" / "data" / "videokr_train.json").read_text())
+    assert len(entries) == 2
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stages"]["prepare-sft"]["status"] == "done"
+    assert "prepare-sft: dataset_dir" in capsys.readouterr().out
+    assert main(argv) == 0  # the same stage, unchanged: skipped, as `videokr run` would
+    assert "unchanged" in capsys.readouterr().out
+    assert main(["data", "prepare-sft", "--input", str(src)]) == 1  # the converter form needs both flags
+    assert "--output-dir" in capsys.readouterr().err

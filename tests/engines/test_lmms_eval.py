@@ -209,7 +209,7 @@ def test_harvest_samples_appends_new_answers_once(tmp_path: Path) -> None:
 def test_launch_eval_dry_run_prints_plans_and_reads_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from videokr.cli.eval_launch import add_launch_arguments, launch_eval
+    from videokr.cli.eval import add_launch_arguments, launch_eval
 
     data = _rows(tmp_path / "eval.jsonl", 3)
     recipe = tmp_path / "recipe.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from videokr.cli.eval_launch import add_launch_arguments, launch_eval
+from videokr.cli.eval import add_launch_arguments, launch_eval
 from videokr.data.synth import write_video
 from videokr.engines.lmms_eval import ANSWERS_FILE
 from videokr.errors import EngineError

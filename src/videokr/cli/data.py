@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from videokr.cli.common import add_noun, print_table
+from videokr.cli.common import add_noun, print_table, run_stage_command
 from videokr.families import FAMILIES
 
 if TYPE_CHECKING:
@@ -23,18 +23,30 @@ def register(subparsers: Any) -> None:
     validate.add_argument("--report", type=Path, help="write every issue to this .jsonl file")
     validate.set_defaults(func=_validate)
 
-    sft = verbs.add_parser("prepare-sft", help="CoT corpus -> LLaMA-Factory sharegpt json + dataset_info.json")
-    sft.add_argument("--input", required=True, type=Path)
-    sft.add_argument("--output-dir", required=True, type=Path)
+    sft = verbs.add_parser(
+        "prepare-sft",
+        help="CoT corpus -> LLaMA-Factory sharegpt json + dataset_info.json",
+        description="With RECIPE: the recipe's prepare-sft stage, run alone in its run directory (as `videokr run` "
+        "runs it). Without: convert --input into --output-dir.",
+    )
+    _add_stage_form(sft, "data.sft_file=data/cot.jsonl")
+    sft.add_argument("--input", type=Path)
+    sft.add_argument("--output-dir", type=Path)
     sft.add_argument("--video-root", type=Path, help="write absolute video paths under this root (else relative)")
     sft.add_argument("--skip-missing-videos", action="store_true", help="skip rows whose video file does not exist")
     sft.add_argument("--style", choices=["compat", "unified"], default="compat", help="prompt style (default compat)")
     sft.set_defaults(func=_prepare_sft)
 
-    rl = verbs.add_parser("prepare-rl", help="corpus -> verl train.parquet / test.parquet (published split)")
-    rl.add_argument("--input", required=True, type=Path)
-    rl.add_argument("--output-dir", required=True, type=Path)
-    rl.add_argument("--video-root", required=True, type=Path)
+    rl = verbs.add_parser(
+        "prepare-rl",
+        help="corpus -> verl train.parquet / test.parquet (published split)",
+        description="With RECIPE: the recipe's prepare-rl stage, run alone in its run directory (data.workers and "
+        "data.ray_address spread the length filter). Without: convert --input into --output-dir.",
+    )
+    _add_stage_form(rl, "data.ray_address=auto")
+    rl.add_argument("--input", type=Path)
+    rl.add_argument("--output-dir", type=Path)
+    rl.add_argument("--video-root", type=Path)
     rl.add_argument("--val-size", type=int, default=500)
     rl.add_argument("--seed", type=int, default=42)
     rl.add_argument("--model", help="checkpoint whose tokenizer, chat template and video processor count tokens")
@@ -75,8 +87,38 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _add_stage_form(parser: argparse.ArgumentParser, example: str) -> None:
+    """RECIPE [key=value ...] [--force] [--dry-run]: the verb as a one-stage run (see add_stage_arguments)."""
+    parser.add_argument(
+        "config", nargs="?", metavar="RECIPE", help="run the recipe's stage (a YAML, a shipped name or a run dir)"
+    )
+    parser.add_argument("overrides", nargs="*", help=f"with RECIPE: dotted overrides, e.g. {example}")
+    parser.add_argument("--force", action="store_true", help="with RECIPE: run even when unchanged")
+    parser.add_argument("--dry-run", action="store_true", help="with RECIPE: print what the stage would run")
+
+
+def _stage_or_converter(args: argparse.Namespace, name: str, required: tuple[str, ...]) -> int | None:
+    """Run the recipe's stage when RECIPE is given (its exit code); None when the converter flags are used."""
+    from videokr.errors import ConfigError
+
+    if args.config is None:
+        missing = [f"--{flag.replace('_', '-')}" for flag in required if getattr(args, flag) is None]
+        if missing:
+            raise ConfigError(f"data {name} needs RECIPE, or {' and '.join(missing)}")
+        return None
+    result = run_stage_command(args, name)
+    if result is not None and name in result.ran:
+        outputs = result.manifest["stages"][name].get("outputs", {})
+        print(f"{name}: " + ", ".join(f"{key} {value}" for key, value in outputs.items()))
+    return 0
+
+
 def _prepare_sft(args: argparse.Namespace) -> int:
     from videokr.data.sft import prepare_sft
+
+    code = _stage_or_converter(args, "prepare-sft", ("input", "output_dir"))
+    if code is not None:
+        return code
 
     result = prepare_sft(
         args.input,
@@ -94,6 +136,10 @@ def _prepare_sft(args: argparse.Namespace) -> int:
 
 def _prepare_rl(args: argparse.Namespace) -> int:
     from videokr.data.rl import LengthFilter, prepare_rl
+
+    code = _stage_or_converter(args, "prepare-rl", ("input", "output_dir", "video_root"))
+    if code is not None:
+        return code
 
     length_filter = None
     if not args.no_length_filter:

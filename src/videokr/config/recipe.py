@@ -31,6 +31,8 @@ class DataConfig:
     prompt_style: Literal["compat", "unified"] = "compat"
     rl_val_size: int = 500  # the published RL split (PROTOCOL.md section 4)
     rl_seed: int = 42
+    workers: int = 1  # processes probing videos and counting tokens (prepare-rl); 0 with ray_address: its CPUs
+    ray_address: str = ""  # run that work as tasks on this Ray cluster (host:port or auto) instead
 
 
 @dataclass(frozen=True)

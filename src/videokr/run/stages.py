@@ -139,6 +139,8 @@ class PrepareRL(RecipeStage):
             model=recipe.model.path,
             family=recipe.model.family,
             image_patch_size=recipe.grpo.image_patch_size,
+            workers=recipe.data.workers,
+            ray_address=recipe.data.ray_address or None,
         )
         result = prepare_rl(
             recipe.data.rl_file,
