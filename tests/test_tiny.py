@@ -1,4 +1,4 @@
-"""Unit tests of videokr.tiny: checkpoint files, tokenizer, chat template, config ids, frame reader, CLI."""
+"""Unit tests of videokr.tiny: checkpoint files, tokenizer, chat template, config ids, frame reader (CLI: tests/cli)."""
 
 import json
 import time
@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from videokr.cli import main
 from videokr.errors import DataError, VideoError
 from videokr.prompts import INSTR, MC_TAIL, OE_TAIL
 from videokr.tiny import FAMILIES, build_tiny_model, count_parameters, detect_family, read_frames, sample_indices
@@ -277,33 +276,3 @@ def test_read_frames_rejects_broken_video_with_video_error(broken_videos: dict[s
 def test_read_frames_rejects_missing_file(tmp_path: Path) -> None:
     with pytest.raises(VideoError, match="no such file"):
         read_frames(tmp_path / "nope.mp4", 4)
-
-
-def test_cli_build_prints_path_params_and_time(
-    tiny_qwen2_5_vl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "cli-model"
-    assert main(["tiny", "build", "--family", "qwen3_vl", "--size", "small", "--seed", "2", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert str(out) in printed
-    assert f"parameters: {count_parameters(out):,}" in printed
-    assert " s" in printed.splitlines()[-1]
-    assert detect_family(out) == "qwen3_vl"
-    assert main(["tiny", "build", str(out)]) == 1
-    assert "not empty" in capsys.readouterr().err
-
-
-def test_cli_corpus_file_teaches_the_tokenizer_new_words(tiny_qwen2_5_vl: Path, tmp_path: Path) -> None:
-    corpus = tmp_path / "words.txt"
-    corpus.write_text("The glorptastic flame.\n\n" * 5, encoding="utf-8")
-    with_words, without = tmp_path / "with", tmp_path / "without"
-    assert main(["tiny", "build", "--size", "demo", "--corpus", str(corpus), str(with_words)]) == 0
-    assert main(["tiny", "build", "--size", "demo", str(without)]) == 0
-    assert _tokenizer(with_words).tokenize(" glorptastic") == ["Ġglorptastic"]
-    assert len(_tokenizer(without).tokenize(" glorptastic")) > 1
-
-
-def test_cli_reports_unreadable_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["tiny", "build", "--corpus", str(tmp_path / "missing.txt"), str(tmp_path / "m")]) == 1
-    assert "cannot read corpus file" in capsys.readouterr().err
-    assert not (tmp_path / "m").exists()

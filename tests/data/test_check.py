@@ -1,8 +1,6 @@
-"""check_corpus and the `data check|extract|download` verbs on generated corpora."""
+"""check_corpus and `videokr data check` on generated corpora (the other data verbs: tests/cli/test_data.py)."""
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -123,19 +121,3 @@ def test_cli_check_prints_summary_and_fails_on_bad_rows(tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert code == 1
     assert "invalid_row  3" in out and "6 rows" in out
-
-
-def test_cli_extract_refuses_escaping_member(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    with tarfile.open(src / "v.tar", "w") as tar:
-        for name in ("videos_0000/a.mp4", "../escape.mp4"):
-            info = tarfile.TarInfo(name)
-            info.size = 3
-            tar.addfile(info, io.BytesIO(b"abc"))
-    code = run_cli(["data", "extract", "--archives", str(src), "--out", str(tmp_path / "out")])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "refused v.tar: '../escape.mp4'" in out
-    assert (tmp_path / "out/videos_0000/a.mp4").read_bytes() == b"abc"
-    assert not (tmp_path / "escape.mp4").exists()

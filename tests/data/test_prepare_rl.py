@@ -1,4 +1,4 @@
-"""videokr.data.rl and `videokr data prepare-rl`: verl parquet, the published split, the length filter."""
+"""videokr.data.rl: verl parquet, the published split, the length filter; its CLI: tests/cli/test_data.py."""
 
 import json
 import random
@@ -9,7 +9,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from videokr.cli import main
 from videokr.data.rl import LengthFilter, prepare_rl
 from videokr.errors import ConfigError, DataError
 
@@ -198,13 +197,3 @@ def test_prepare_rl_fixes_published_ground_truth_quirks(tmp_path: Path) -> None:
     result = prepare_rl(_write(tmp_path / "rl.jsonl", rows), tmp_path / "out", tmp_path, val_size=0)
     gts = [r["reward_model"]["ground_truth"] for r in _read(result.train)]
     assert gts == ["<answer>B</answer>", "<answer>Paris</answer>"]
-
-
-def test_cli_prepare_rl_no_length_filter_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = _write(tmp_path / "rl.jsonl", [_row(i) for i in range(5)] + [_row(9, video_path=None)])
-    argv = ["data", "prepare-rl", "--input", str(src), "--output-dir", str(tmp_path / "out")]
-    code = main([*argv, "--video-root", str(tmp_path), "--val-size", "2", "--no-length-filter", "--style", "unified"])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "wrote 3 rows" in out and "and 2 to" in out and "no_video" in out
-    assert _read(tmp_path / "out" / "train.parquet")[0]["prompt"][0]["content"].startswith("<video>\nQ")

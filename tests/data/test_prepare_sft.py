@@ -1,11 +1,10 @@
-"""videokr.data.sft and `videokr data prepare-sft`: sharegpt JSON + dataset_info.json (PROTOCOL.md section 4)."""
+"""videokr.data.sft: sharegpt JSON + dataset_info.json (PROTOCOL.md section 4); its CLI: tests/cli/test_data.py."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from videokr.cli import main
 from videokr.data.sft import prepare_sft
 from videokr.errors import DataError
 
@@ -110,41 +109,7 @@ def test_prepare_sft_empty_result_is_data_error_and_leaves_no_output(tmp_path: P
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["skipped.jsonl"]
 
 
-def test_cli_prepare_sft_unwritable_output_is_one_error_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    src = _write(tmp_path / "cot.jsonl", [ROW])
-    assert main(["data", "prepare-sft", "--input", str(src), "--output-dir", str(blocker / "out")]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: cannot write to")
-
-
-def test_cli_prepare_sft_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = _write(tmp_path / "cot.jsonl", [ROW, {**ROW, "think": ""}])
-    assert main(["data", "prepare-sft", "--input", str(src), "--output-dir", str(tmp_path / "out")]) == 0
-    out = capsys.readouterr().out
-    assert "wrote 1 samples" in out and "skipped 1 rows" in out
-
-
 def test_prepare_sft_missing_input_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         prepare_sft(tmp_path / "nope.jsonl", tmp_path / "out")
     assert not (tmp_path / "out").exists()
-
-
-def test_prepare_sft_with_a_recipe_is_the_run_stage_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = _write(tmp_path / "cot.jsonl", [ROW, {**ROW, "problem_id": "p1"}])
-    run = tmp_path / "run"
-    argv = ["data", "prepare-sft", "qwen2_5vl", f"output_dir={run}", f"data.sft_file={src}"]
-    assert main(argv) == 0
-    entries = json.loads((run / "prepare-sft" / "data" / "videokr_train.json").read_text())
-    assert len(entries) == 2
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["stages"]["prepare-sft"]["status"] == "done"
-    assert "prepare-sft: dataset_dir" in capsys.readouterr().out
-    assert main(argv) == 0  # the same stage, unchanged: skipped, as `videokr run` would
-    assert "unchanged" in capsys.readouterr().out
-    assert main(["data", "prepare-sft", "--input", str(src)]) == 1  # the converter form needs both flags
-    assert "--output-dir" in capsys.readouterr().err

@@ -1,11 +1,10 @@
-"""videokr.data.validate and `videokr data validate`: every problem as (line, field, message)."""
+"""videokr.data.validate: every problem as (line, field, message); its command line is in tests/cli/test_data.py."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from videokr.cli import main
 from videokr.data.validate import validate_file
 
 GOOD = {
@@ -74,27 +73,3 @@ def test_validate_file_reports_file_level_problems(tmp_path: Path) -> None:
 def test_validate_file_clean_file_has_no_issues(tmp_path: Path) -> None:
     result = validate_file(_write(tmp_path / "in.jsonl", [GOOD, {**GOOD, "problem_id": "p1"}]), progress=False)
     assert result.issues == () and result.ok
-
-
-def test_cli_validate_exit_codes_summary_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = [GOOD] + [{**GOOD, "problem_id": f"p{i}", "solution": "Z"} for i in range(1, 6)]
-    report = tmp_path / "issues.jsonl"
-    code = main(
-        ["data", "validate", str(_write(tmp_path / "in.jsonl", rows)), "--max-issues", "2", "--report", str(report)]
-    )
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "6 rows, 5 errors, 0 warnings" in out and "... 3 more issues" in out
-    assert out.count("error: solution") == 2
-    assert [json.loads(x)["line"] for x in report.read_text().splitlines()] == [2, 3, 4, 5, 6]
-
-
-def test_cli_validate_warnings_only_exit_zero(tmp_path: Path) -> None:
-    path = _write(tmp_path / "in.jsonl", [{**GOOD, "problem_type": "quiz"}])
-    assert main(["data", "validate", str(path)]) == 0
-
-
-def test_cli_validate_missing_file_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["data", "validate", str(tmp_path / "nope.jsonl")]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "does not exist" in err[0]

@@ -206,27 +206,6 @@ def test_harvest_samples_appends_new_answers_once(tmp_path: Path) -> None:
     assert answers == [{"id": "r0", "prediction": "<answer>A</answer>"}, {"id": "r1", "prediction": "B"}]
 
 
-def test_launch_eval_dry_run_prints_plans_and_reads_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
-    from videokr.cli.eval import add_launch_arguments, launch_eval
-
-    data = _rows(tmp_path / "eval.jsonl", 3)
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text("eval:\n  family: qwen3_vl\n  chunk_size: 2\n  generation:\n    max_new_tokens: 64\n")
-    parser = argparse.ArgumentParser()
-    add_launch_arguments(parser)
-    args = parser.parse_args(
-        ["--model", "/m", "--data", str(data), "--config", str(recipe), "--output-dir", str(tmp_path / "o"),
-         "--device", "gpu", "--set", "seed=7", "--dry-run"]
-    )  # fmt: skip
-    assert launch_eval(args) == 0
-    out = capsys.readouterr().out
-    assert out.count("-m lmms_eval --model videokr_vllm") == 2  # one launch per chunk of 2 rows
-    assert "--seed 7" in out and "max_new_tokens: 64" in out
-    assert not (tmp_path / "o").exists()
-
-
 def test_answers_of_another_model_or_settings_are_set_aside(tmp_path: Path) -> None:
     from videokr.engines.lmms_eval import answered, answers_key, drop_stale_answers
 

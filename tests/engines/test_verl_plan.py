@@ -192,31 +192,6 @@ def test_plan_merge_targets_step_actor(tmp_path):
     assert target == tmp_path / "merged" / "global_step_2"
 
 
-def test_cli_train_grpo_dry_run_prints_launch_and_writes_command_sh(tmp_path, capsys):
-    from videokr.cli import main
-
-    run = tmp_path / "run"
-    code = main(["train", "grpo", str(RECIPES / "qwen3vl.yaml"), "grpo.lr=3e-6", f"output_dir={run}", "--dry-run"])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "verl.trainer.main_ppo" in out and "actor_rollout_ref.actor.optim.lr=3e-06" in out
-    assert f"VERL_FILE_LOGGER_PATH={run / 'grpo'}" in out
-    assert not run.exists()  # a dry run writes nothing
-
-
-def test_cli_merge_dry_run_names_latest_step(tmp_path, capsys):
-    from videokr.cli import main
-
-    run = tmp_path / "run"
-    _steps(run / "grpo" / "checkpoints", 20, 40)
-    assert main(["merge", "qwen2_5vl", f"output_dir={run}", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "verl.model_merger merge --backend fsdp" in out
-    assert str(run.absolute() / "grpo" / "checkpoints" / "global_step_40" / "actor") in out
-    assert main(["merge", "qwen2_5vl", f"output_dir={run}", "merge.step=7", "--dry-run"]) == 1
-    assert "no global_step_7" in capsys.readouterr().err
-
-
 def test_plan_grpo_cpu_on_existing_cluster_brings_no_resources_and_ships_worker_env(tmp_path):
     _, plan = recipe_plan(
         "qwen2_5vl", tmp_path, gpus=0, extra=("grpo.cluster.nnodes=2", "grpo.cluster.ray_address=10.0.0.1:6379")

@@ -1,13 +1,12 @@
 """videokr's lmms-eval model on vLLM, without vLLM: the entry point, the metadata it sends, CPU plans, the vllm-cpu
-profile's commands and checks. The runs on a real vLLM are in tests/vllm/."""
+profile's import check and workarounds. Its `env create|check` lines are in tests/cli/test_env.py, the runs on a real
+vLLM in tests/vllm/."""
 
-import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from videokr.cli import main
 from videokr.config import EvalConfig, load_config
 from videokr.engines import envs
 from videokr.engines.lmms_eval import plan_lmms_eval, resolve_backend
@@ -78,26 +77,6 @@ def test_plan_cpu_vllm_without_the_env_names_the_fix(monkeypatch: pytest.MonkeyP
     with pytest.raises(EngineError, match=r"make setup-vllm"):
         plan_lmms_eval(cfg, model="/m", tasks=["x"], include_paths=[], output_path="/o", family="qwen2_5_vl",
                        device="cpu")  # fmt: skip
-
-
-def test_create_vllm_cpu_installs_the_lock_then_applies_the_workarounds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["env", "create", "--profile", "vllm-cpu", "--prefix", "/opt/v", "--dry-run"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "python3.11 -m venv /opt/v"
-    assert re.search(r"^/opt/v/bin/python -m pip install --no-deps --require-hashes -r \S+/envs/locks/vllm-cpu\.txt$",
-                     lines[1])  # fmt: skip
-    assert " -e " in lines[2]
-    assert lines[3] == "/opt/v/bin/python -m videokr.engines.vllm_cpu_env apply"
-    assert not Path("/opt/v").exists()
-
-
-def test_check_vllm_cpu_names_the_fix_when_the_env_is_missing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["env", "check", "--profile", "vllm-cpu", "--prefix", str(tmp_path / "none")]) == 1
-    out = capsys.readouterr().out
-    assert f"no vllm-cpu environment at {tmp_path / 'none'}" in out
-    assert f"videokr env create --profile vllm-cpu --prefix {tmp_path / 'none'}" in out
 
 
 def test_check_imports_reports_an_environment_without_vllm() -> None:

@@ -1,11 +1,13 @@
-"""The recipe's stages: dry runs of the whole chain, one-stage runs of the verbs, the GRPO model rule, the report."""
+"""The recipe's stages: dry runs of the whole chain, one-stage runs, the GRPO model rule, the report.
+
+Their command lines (`videokr run`, `train`, `merge`, `report`) are tested in tests/cli/.
+"""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from videokr.cli import main
 from videokr.config import load_recipe
 from videokr.errors import VideoKRError
 from videokr.recipes import RECIPES_DIR
@@ -30,13 +32,6 @@ def test_dry_run_of_a_published_recipe_plans_every_stage_inside_the_run_dir(reci
     assert f"data.train_files={run_dir / 'prepare-rl' / 'data' / 'train.parquet'}" in result.plans["grpo"]
     assert str(run_dir / "merge" / "hf") in result.plans["eval"]
     assert not run_dir.exists(), "a dry run writes nothing"
-
-
-def test_run_dry_run_cli_prints_each_stage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    recipe = RECIPES_DIR / "qwen3vl.yaml"
-    assert main(["run", str(recipe), f"output_dir={tmp_path}", "--dry-run", "--until", "sft"]) == 0
-    out = capsys.readouterr().out
-    assert "== prepare-sft" in out and "== sft" in out and "== grpo" not in out
 
 
 def test_eval_runs_name_the_run_checkpoints_and_the_blank_video_control(tmp_path: Path) -> None:
@@ -93,24 +88,6 @@ def _sft_data(run_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("verb", "stage"),
-    [pytest.param(["train", "sft"], "sft", id="sft"), pytest.param(["train", "grpo"], "grpo", id="grpo")],
-)
-def test_dry_run_prints_the_same_plan_from_the_verb_and_from_run(
-    verb: list[str], stage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "sft" / "checkpoint").mkdir(parents=True)
-    (tmp_path / "sft" / "checkpoint" / "config.json").write_text("{}")  # so the verb also starts GRPO from SFT
-    args = ["qwen3vl", f"output_dir={tmp_path}", "grpo.lr=3e-6", "--dry-run"]
-    assert main([*verb, *args]) == 0
-    alone = capsys.readouterr().out
-    assert main(["run", *args, "--until", stage]) == 0
-    chain = capsys.readouterr().out
-    assert alone and f"== {stage}\n{alone}" in chain
-    assert not (tmp_path / "manifest.json").exists()
-
-
-@pytest.mark.parametrize(
     ("overrides", "sft_done", "upstream", "expected"),
     [
         pytest.param(["grpo.model_path=/ckpt"], True, ("sft",), "/ckpt", id="explicit-wins"),
@@ -160,18 +137,6 @@ def test_a_one_stage_run_refuses_to_start_without_its_inputs(tmp_path: Path) -> 
     with pytest.raises(VideoKRError, match=r"(?s)stage sft cannot start.*prepare-sft"):
         run_stage("sft", "qwen2_5vl", [f"output_dir={tmp_path}", "sft.device=cpu"])
     assert not (tmp_path / "sft").exists(), "nothing launched"
-
-
-def test_merge_reads_the_checkpoint_of_the_run_and_names_a_missing_step(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    step = tmp_path / "grpo" / "checkpoints" / "global_step_4" / "actor"
-    step.mkdir(parents=True)
-    assert main(["merge", "qwen2_5vl", f"output_dir={tmp_path}", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert f"--local_dir {step}" in out and f"--target_dir {tmp_path / 'merge' / 'hf'}" in out
-    assert main(["merge", "qwen2_5vl", f"output_dir={tmp_path}", "merge.step=7", "--dry-run"]) == 1
-    assert "no global_step_7" in capsys.readouterr().err
 
 
 def test_the_stage_names_are_the_stages() -> None:

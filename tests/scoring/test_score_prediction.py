@@ -248,10 +248,3 @@ def test_cli_eval_score_prints_summary_and_fails_cleanly(tmp_path, capsys):
     assert main(["eval", "score", "--samples", str(tmp_path / "missing.jsonl"), "--output-dir", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert main(["eval", "score", "--samples", str(samples), "--output-dir", str(tmp_path), "--judge", "gpt4"]) == 1
-
-
-def test_cli_rewards_ls_lists_rewards_and_options(capsys):
-    assert main(["rewards", "ls"]) == 0
-    out = capsys.readouterr().out
-    for word in ("compute_score", "mc_normalize", "format_weight", "accuracy_weight", "type_normalize"):
-        assert word in out

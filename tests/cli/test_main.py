@@ -1,7 +1,8 @@
-"""The CLI skeleton: entry points, version, help, and a light import."""
+"""The root parser: entry points, version, help, a light import, and one test module per noun."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,9 @@ def test_the_single_stage_verbs_take_a_recipe_and_overrides_and_a_dry_run() -> N
             True,
             True,
         )
+
+
+def test_every_noun_has_its_test_module() -> None:
+    here = Path(__file__).parent
+    missing = [f"tests/cli/test_{noun}.py" for noun in COMMAND_MODULES if not (here / f"test_{noun}.py").is_file()]
+    assert missing == [], "a noun of videokr.cli without the tests of its command line"
