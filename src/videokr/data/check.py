@@ -24,6 +24,7 @@ from videokr.config.evaluation import GenerationConfig
 from videokr.config.sft import SFTConfig
 from videokr.data.parallel import map_chunks
 from videokr.data.rl import VIDEO_DEFAULTS as RL_VIDEO
+from videokr.data.verdict import check_video
 from videokr.data.videos import (
     Family,
     ProcessorConfig,
@@ -31,7 +32,7 @@ from videokr.data.videos import (
     count_visual_tokens,
     probe_video,
 )
-from videokr.errors import ConfigError, DataError, VideoError
+from videokr.errors import ConfigError, DataError
 from videokr.families import FAMILIES
 from videokr.io import atomic_open
 
@@ -126,28 +127,28 @@ def _check_task(task: Task) -> dict[str, Any]:
     if invalid or path is None:
         row.update(status="invalid_row", reason=invalid or "no video")
         return row
-    info = probe_video(path)
-    if not info.ok:
-        row.update(
-            status="missing" if info.status == "missing" else "unreadable", reason=f"{info.status}: {info.reason}"
-        )
-        return row
-    options: CheckOptions = _STATE["options"]
-    try:
-        count = count_visual_tokens(
-            info, _STATE["settings"], options.family, _STATE["config"], options.image_patch_size
-        )
-        row.update(frames=count.frames, visual_tokens=count.tokens, duration=round(info.duration, 3))
-        length = count.tokens
+    verdict = check_video(
+        path, probe_video, functools.partial(_count, path, messages), _STATE["options"].max_prompt_length
+    )
+    if verdict.counted is not None:
+        count = verdict.counted
+        row.update(frames=count.frames, visual_tokens=count.tokens, duration=round(verdict.info.duration, 3))
         if "budget" in _STATE and messages is not None:
-            length = _STATE["budget"].count_with(messages, [{**_STATE["entry"], "video": path}], [count])
-            row["prompt_tokens"] = length
-    except VideoError as exc:
-        row.update(status="unreadable", reason=str(exc))
-        return row
-    if length > options.max_prompt_length:
-        row.update(status="too_long", reason=f"{length} tokens > {options.max_prompt_length}")
+            row["prompt_tokens"] = verdict.length
+    if verdict.status in ("missing", "unreadable") and verdict.probe_status != "error":
+        row.update(status=verdict.status, reason=f"{verdict.probe_status}: {verdict.reason}")
+    elif verdict.status != "ok":
+        row.update(status=verdict.status, reason=verdict.reason)
     return row
+
+
+def _count(path: str, messages: list[dict[str, Any]] | None, info: Any) -> tuple[int, Any]:
+    """(visual tokens, or the whole prompt with a tokenizer; the TokenCount) of one probed video."""
+    options: CheckOptions = _STATE["options"]
+    count = count_visual_tokens(info, _STATE["settings"], options.family, _STATE["config"], options.image_patch_size)
+    if "budget" in _STATE and messages is not None:
+        return _STATE["budget"].count_with(messages, [{**_STATE["entry"], "video": path}], [count]), count
+    return count.tokens, count
 
 
 def _check_chunk(options: CheckOptions, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ import logging
 import os
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
@@ -29,7 +29,8 @@ import pyarrow.parquet as pq
 
 from videokr.data.parallel import map_chunks
 from videokr.data.read import Row, read_rows, resolve_video_path, to_sample
-from videokr.errors import ConfigError, DataError, VideoKRError
+from videokr.data.verdict import Probe, check_video
+from videokr.errors import ConfigError, DataError
 from videokr.families import Family
 from videokr.io import atomic_open
 from videokr.prompts import Style, render_prompt
@@ -89,9 +90,6 @@ class Budget(Protocol):
     def count(self, messages: list[dict[str, Any]], video: Any, video_cfg: dict[str, Any]) -> int:
         """Total prompt tokens of `messages` with `video` (a probed VideoInfo) sampled per `video_cfg`."""
         ...
-
-
-Probe = Callable[[str], Any]  # path -> VideoInfo (with .status and .reason)
 
 
 @dataclass(frozen=True)
@@ -279,18 +277,15 @@ def _load_probe() -> Probe:
 def check_row(row: Row, budget: Budget, probe: Probe, max_prompt_length: int) -> tuple[str, str] | None:
     """(reason, detail) when a verl row must be dropped for its video or its prompt length, else None."""
     entry = row["videos"][0]
-    info = probe(entry["video"])
-    status = getattr(info, "status", "ok")
-    if status != "ok":
-        return f"video_{status}", f"{entry['video']}: {getattr(info, 'reason', status)}"
     cfg = {key: value for key, value in entry.items() if key != "video"}
-    try:
-        tokens = budget.count(row["prompt"], info, cfg)
-    except VideoKRError as exc:  # where verl's own filter would fail on this video (and drop the row)
-        return "video_error", f"{entry['video']}: {exc}"
-    if tokens > max_prompt_length:
-        return "too_long", f"prompt has {tokens} tokens > max_prompt_length {max_prompt_length}"
-    return None
+    verdict = check_video(
+        entry["video"], probe, lambda info: (budget.count(row["prompt"], info, cfg), None), max_prompt_length
+    )
+    if verdict.status == "ok":
+        return None
+    if verdict.status == "too_long":
+        return "too_long", f"prompt has {verdict.length} tokens > max_prompt_length {max_prompt_length}"
+    return f"video_{verdict.probe_status}", f"{entry['video']}: {verdict.reason}"
 
 
 WorkerInit = tuple[str, str | None, int | None, int]  # model, family, image patch size, max prompt length
