@@ -62,7 +62,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(format_plan(plan_server(cfg, args.python or _dry_run_python(cfg))), end="")
         return 0
     server = VLLMServer(cfg, python=args.python)
+    # Both stop it, even where SIGINT was ignored when this process started (a background job of a script).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server.start(timeout_s=args.ready_timeout)
         print(f"serving {cfg.name} at {cfg.base_url} (Ctrl-C stops it)", flush=True)
