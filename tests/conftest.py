@@ -1,6 +1,11 @@
-"""Fixtures generated at test time: PyAV videos (good and broken) and tiny Qwen-VL checkpoints."""
+"""Fixtures generated at test time: PyAV videos (good and broken), tiny Qwen-VL checkpoints, a multiple-choice
+corpus over the clips, free ports."""
 
+import json
 import os
+import shutil
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +82,6 @@ def broken_videos(video_dir: Path) -> dict[str, Path]:
 
 # ---- tiny Qwen-VL checkpoints (videokr.tiny; issue 3) --------------------------------------------------------
 # Built once per session into temp dirs and shared: treat them as read-only (copy one before writing into it).
-from collections.abc import Callable  # noqa: E402
 
 TinyModels = Callable[..., Path]
 
@@ -112,3 +116,44 @@ def tiny_qwen3_vl(tiny_models: TinyModels) -> Path:
 
 
 # ---- end of tiny Qwen-VL checkpoints ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """Call it for a TCP port on 127.0.0.1 that nothing listens on now."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def write_mc_corpus(good_videos: dict[str, Path]) -> Callable[[Path, list[str]], Path]:
+    """Call it with (root, clip names): a VideoKR-style jsonl of multiple-choice rows, one per clip, at root/rows.jsonl,
+    the clips copied into root/Videos/videos_0001/ like the published Videos/ tree (root/Videos is the video root).
+    """
+
+    def write(root: Path, clips: list[str]) -> Path:
+        folder = root / "Videos" / "videos_0001"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for i, name in enumerate(clips):
+            shutil.copy(good_videos[name], folder / f"{name}.mp4")
+            rows.append(
+                {
+                    "problem_id": f"p{i}",
+                    "problem_type": "multiple choice",
+                    "question": "What colour is the moving square?",
+                    "options": ["A. orange", "B. blue", "C. green", "D. grey"],
+                    "solution": "A",
+                    "video_path": f"videos_0001/{name}.mp4",
+                }
+            )
+        src = root / "rows.jsonl"
+        src.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        return src
+
+    return write

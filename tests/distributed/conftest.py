@@ -4,12 +4,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +24,6 @@ class RayCluster:
     address: str
     node_resources: tuple[str, ...]
     temp_dir: Path
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -75,7 +67,7 @@ def _wait_for_nodes(address: str, n: int, procs: list[subprocess.Popen[bytes]], 
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[RayCluster]:
+def ray_cluster(free_port: Callable[[], int]) -> Iterator[RayCluster]:
     """A Ray head and a second raylet on this host, each with its own CPUs, one logical GPU and a name resource.
 
     Both advertise a logical GPU: verl's resource pool places one worker per GPU per node, and the CPU platform

@@ -24,27 +24,6 @@ pytestmark = [pytest.mark.distributed, pytest.mark.integration, pytest.mark.slow
 CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "square_8fps", "odd_12fps"]
 
 
-def write_corpus(root: Path, good_videos: dict[str, Path], clips: list[str]) -> Path:
-    """A VideoKR-style RL jsonl (MC rows) over generated clips, laid out like the published Videos/ tree."""
-    (root / "Videos" / "videos_0001").mkdir(parents=True, exist_ok=True)
-    rows = []
-    for i, name in enumerate(clips):
-        shutil.copy(good_videos[name], root / "Videos" / "videos_0001" / f"{name}.mp4")
-        rows.append(
-            {
-                "problem_id": f"p{i}",
-                "problem_type": "multiple choice",
-                "question": "What colour is the moving square?",
-                "options": ["A. orange", "B. blue", "C. green", "D. grey"],
-                "solution": "A",
-                "video_path": f"videos_0001/{name}.mp4",
-            }
-        )
-    src = root / "rl.jsonl"
-    src.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return src
-
-
 def connect(address: str) -> Any:
     import ray
 
@@ -75,10 +54,10 @@ def wait_released(address: str, timeout: float = 60) -> dict[str, float]:
         time.sleep(1)
 
 
-def test_grpo_joins_existing_cluster_on_both_raylets(ray_cluster, tiny_qwen2_5_vl, good_videos, tmp_path, capsys):
+def test_grpo_joins_existing_cluster_on_both_raylets(ray_cluster, tiny_qwen2_5_vl, write_mc_corpus, tmp_path, capsys):
     from ray.util.state import list_actors
 
-    src = write_corpus(tmp_path / "corpus", good_videos, CLIPS)
+    src = write_mc_corpus(tmp_path / "corpus", CLIPS)
     data = prepare_rl(src, tmp_path / "data", tmp_path / "corpus", val_size=2, seed=1)
     assert data.train_rows == 4
     run = tmp_path / "run"
@@ -140,9 +119,9 @@ def test_grpo_joins_existing_cluster_on_both_raylets(ray_cluster, tiny_qwen2_5_v
 DATA_CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "tall_ntsc", "hd_30fps"] * 6
 
 
-def data_corpus(root: Path, good_videos: dict[str, Path], broken_videos: dict[str, Path]) -> Path:
+def data_corpus(root: Path, write_mc_corpus: Any, broken_videos: dict[str, Path]) -> Path:
     """36 rows over good clips, then a missing, a truncated and a non-video file."""
-    src = write_corpus(root, good_videos, DATA_CLIPS)
+    src = write_mc_corpus(root, DATA_CLIPS)
     for name in ("truncated", "not_a_video"):
         shutil.copy(broken_videos[name], root / "Videos" / "videos_0001" / f"{name}.mp4")
     extra = [
@@ -167,8 +146,8 @@ def task_nodes(address: str) -> set[str]:
     return {t.node_id for t in list_tasks(address=address, filters=[("name", "=", "_checked")], limit=10000)}
 
 
-def test_data_check_on_ray_matches_local_pool(ray_cluster, tiny_qwen2_5_vl, good_videos, broken_videos, tmp_path):
-    src = data_corpus(tmp_path / "corpus", good_videos, broken_videos)
+def test_data_check_on_ray_matches_local_pool(ray_cluster, tiny_qwen2_5_vl, write_mc_corpus, broken_videos, tmp_path):
+    src = data_corpus(tmp_path / "corpus", write_mc_corpus, broken_videos)
     common = ["data", "check", "--input", str(src), "--video-root", str(tmp_path / "corpus" / "Videos")]
     common += ["--family", "qwen2_5_vl", "--tokenizer", str(tiny_qwen2_5_vl), "--max-prompt-length", "178"]
     started = time.monotonic()
@@ -187,11 +166,11 @@ def test_data_check_on_ray_matches_local_pool(ray_cluster, tiny_qwen2_5_vl, good
 
 
 def test_prepare_rl_length_filter_on_ray_matches_local_pool(
-    ray_cluster, tiny_qwen2_5_vl, good_videos, broken_videos, tmp_path
+    ray_cluster, tiny_qwen2_5_vl, write_mc_corpus, broken_videos, tmp_path
 ):
     import pyarrow.parquet as pq
 
-    src = data_corpus(tmp_path / "corpus", good_videos, broken_videos)
+    src = data_corpus(tmp_path / "corpus", write_mc_corpus, broken_videos)
     common = ["data", "prepare-rl", "--input", str(src), "--video-root", str(tmp_path / "corpus" / "Videos")]
     common += ["--model", str(tiny_qwen2_5_vl), "--max-prompt-length", "178", "--val-size", "4"]
     assert main([*common, "--workers", "2", "--output-dir", str(tmp_path / "local")]) == 0

@@ -8,6 +8,7 @@ global batch. Only a GPU cluster proves NCCL, DeepSpeed ZeRO-3 sharding and seve
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,6 @@ import pytest
 
 from videokr.cli import main
 from videokr.data.sft import prepare_sft
-
-from .conftest import free_port
 
 pytestmark = [pytest.mark.distributed, pytest.mark.integration]
 
@@ -84,7 +83,9 @@ def weights(model_dir: Path) -> dict[str, Any]:
     return {k: v.float() for shard in sorted(model_dir.glob("*.safetensors")) for k, v in load_file(shard).items()}
 
 
-def test_sft_two_ranks_match_one_process(tmp_path: Path, tiny_qwen2_5_vl: Path, sft_data: Path) -> None:
+def test_sft_two_ranks_match_one_process(
+    tmp_path: Path, tiny_qwen2_5_vl: Path, sft_data: Path, free_port: Callable[[], int]
+) -> None:
     two, two_s = train(
         tmp_path,
         "two",

@@ -4,8 +4,6 @@ Two GRPO steps on prepare-rl output with generated videos, a checkpoint, a resum
 Hugging Face model that loads and generates. Each launch starts a Ray cluster: a few minutes per family on 2 cores.
 """
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,28 +16,6 @@ from videokr.io import read_jsonl
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "square_8fps", "odd_12fps", "square_8fps", "long_4fps"]
-
-
-def write_corpus(tmp_path: Path, good_videos: dict[str, Path]) -> tuple[Path, Path]:
-    """A VideoKR-style RL jsonl (MC rows) over generated clips, laid out like the published Videos/ tree."""
-    root = tmp_path / "corpus"
-    (root / "Videos" / "videos_0001").mkdir(parents=True)
-    rows = []
-    for i, name in enumerate(CLIPS):
-        shutil.copy(good_videos[name], root / "Videos" / "videos_0001" / f"{name}.mp4")
-        rows.append(
-            {
-                "problem_id": f"p{i}",
-                "problem_type": "multiple choice",
-                "question": "What colour is the moving square?",
-                "options": ["A. orange", "B. blue", "C. green", "D. grey"],
-                "solution": "A",
-                "video_path": f"videos_0001/{name}.mp4",
-            }
-        )
-    src = tmp_path / "rl.jsonl"
-    src.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return src, root
 
 
 def write_recipe(tmp_path: Path, model: Path, family: str, data_dir: Path) -> Path:
@@ -73,11 +49,12 @@ def write_recipe(tmp_path: Path, model: Path, family: str, data_dir: Path) -> Pa
 @pytest.mark.parametrize(
     "family", [pytest.param("qwen2_5_vl", id="qwen2.5-vl"), pytest.param("qwen3_vl", id="qwen3-vl")]
 )
-def test_train_grpo_two_steps_resume_third_and_merge(family, tmp_path, good_videos, request, capsys):
+def test_train_grpo_two_steps_resume_third_and_merge(family, tmp_path, write_mc_corpus, request, capsys):
     from safetensors.torch import load_file
 
     model: Path = request.getfixturevalue(f"tiny_{family}")
-    src, root = write_corpus(tmp_path, good_videos)
+    root = tmp_path / "corpus"
+    src = write_mc_corpus(root, CLIPS)
     data = prepare_rl(src, tmp_path / "data", root, val_size=2, seed=1)
     assert data.train_rows == 6 and data.test_rows == 2
     recipe = write_recipe(tmp_path, model, family, tmp_path / "data")

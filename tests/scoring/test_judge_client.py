@@ -1,6 +1,5 @@
 import json
 import logging
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -88,10 +87,8 @@ def test_rate_limited_judge_retries_then_succeeds(stub_server):
     assert judge.requests_made == 2
 
 
-def test_unreachable_endpoint_fails_row_after_retries():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_unreachable_endpoint_fails_row_after_retries(free_port):
+    port = free_port()
     judge = OpenAIJudge(model="good", base_url=f"http://127.0.0.1:{port}/v1", max_retries=1, backoff_s=0.01)
     assert score_prediction(OE_ROW, "sodium", judge=judge).judge_failed
 

