@@ -19,6 +19,10 @@ INSTALL_HINTS: dict[str, str] = {
     "ray": "'ray[default]' (verl[verl-core]==0.9.1 brings it)",
     "llamafactory": "llamafactory==0.9.5",
     "lmms_eval": "lmms-eval==0.7.3",
+    # videokr build / data decontaminate
+    **dict.fromkeys(
+        ("openai", "tenacity", "jsonschema", "yt_dlp", "imagehash", "datasketch", "faiss"), "'videokr[corpus]'"
+    ),
 }
 
 

@@ -54,11 +54,40 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> int:
 
 
 def append_jsonl(path: str | os.PathLike[str], row: Any) -> None:
-    """Append one JSON line and flush it to disk (for caches and logs that must survive a kill)."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    """Append one JSON line and flush it to disk (for caches and logs that must survive a kill).
+
+    A torn last line left by a killed writer is cut off first, so it never ends up in the middle of the file.
+
+    >>> import tempfile; log = Path(tempfile.mkdtemp()) / "calls.jsonl"
+    >>> _ = log.write_text('{"a": 1}\\n{"a": ')
+    >>> append_jsonl(log, {"a": 2}); list(read_jsonl(log))
+    [{'a': 1}, {'a': 2}]
+    """
+    with open(path, "a+b") as handle:
+        _cut_torn_tail(handle)
+        handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _cut_torn_tail(handle: Any) -> None:
+    """Truncate an append-mode binary file after its last newline when it does not end with one."""
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    block, end = 65536, size
+    while end > 0:
+        start = max(0, end - block)
+        handle.seek(start)
+        newline = handle.read(end - start).rfind(b"\n")
+        if newline >= 0:
+            handle.truncate(start + newline + 1)
+            return
+        end = start
+    handle.truncate(0)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Any]:

@@ -19,6 +19,7 @@ from videokr.errors import VideoKRError
 # The modules under videokr.cli that contribute commands, in help order; every one must exist.
 COMMAND_MODULES = (
     "run",
+    "build",
     "recipes",
     "demo",
     "data",
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "serve",
     "rewards",
     "report",
+    "explore",
     "env",
     "tiny",
 )

@@ -1,4 +1,4 @@
-"""`videokr data validate|prepare-sft|prepare-rl|check|extract|download`: get, check and convert the VideoKR corpus."""
+"""`videokr data validate|prepare-sft|prepare-rl|check|extract|download|decontaminate`: get, check and convert the VideoKR corpus."""
 
 import argparse
 from pathlib import Path
@@ -199,6 +199,7 @@ def _register_media_verbs(verbs: Any) -> None:
     download.add_argument("--what", default="train,eval", help="comma list of train, eval (default both)")
     download.add_argument("--no-extract", action="store_true", help="download only")
     download.set_defaults(func=_download)
+    _register_decontaminate(verbs)
 
 
 def default_workers(workers: int | None, ray_address: str | None) -> int:
@@ -266,3 +267,67 @@ def _download(args: argparse.Namespace) -> int:
         print(f"{key}: {path}{done}")
         code = max(code, _print_problems(report) if report else 0)
     return code
+
+
+class _AgainstAction(argparse.Action):
+    """--against FILE appends a benchmark; --against-video-root DIR sets the video root of the last one."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any, option: Any = None
+    ) -> None:
+        against = list(getattr(namespace, "against", None) or [])
+        if self.dest == "against":
+            against.append([Path(value), None])
+        elif not against or against[-1][1] is not None:
+            parser.error("--against-video-root must follow the --against file it belongs to")
+        else:
+            against[-1][1] = Path(value)
+        namespace.against = against
+
+
+def _register_decontaminate(verbs: Any) -> None:
+    decon = verbs.add_parser(
+        "decontaminate",
+        help="remove training rows that share a source id, a video stretch or a question with benchmarks",
+        description="Writes OUT/kept.jsonl, OUT/contaminated.jsonl (each row with a `contamination` object), "
+        "OUT/report.json and OUT/report.md. Exit 1 when some row or video could not be checked (see the report).",
+    )
+    decon.add_argument("--input", required=True, type=Path, help="the training .jsonl / .json file")
+    decon.add_argument("--video-root", type=Path, help="its relative video paths resolve here (default: its folder)")
+    decon.add_argument("--against", action=_AgainstAction, metavar="FILE", help="a benchmark file (repeatable)")
+    decon.add_argument(
+        "--against-video-root", action=_AgainstAction, metavar="DIR", help="video root of the preceding --against"
+    )
+    decon.add_argument(
+        "--against-videos", action="append", type=Path, default=[], metavar="DIR", help="a folder of benchmark videos"
+    )
+    decon.add_argument("--output-dir", required=True, type=Path)
+    decon.add_argument("--cache-dir", type=Path, help="frame-hash cache (default OUT/cache); share it across runs")
+    decon.add_argument(
+        "--workers", type=int, help="processes hashing videos (default 1; with --ray-address: the cluster's CPUs)"
+    )
+    decon.add_argument("--ray-address", help="hash on this Ray cluster (host:port or auto) instead of locally")
+    decon.set_defaults(func=_decontaminate, against=None)
+
+
+def _decontaminate(args: argparse.Namespace) -> int:
+    from videokr.data.decontam import Benchmark, DecontaminateSettings, decontaminate
+
+    result = decontaminate(
+        DecontaminateSettings(
+            input=args.input,
+            video_root=args.video_root,
+            against=[Benchmark(rows=rows, video_root=root) for rows, root in args.against or []],
+            against_videos=args.against_videos,
+            output_dir=args.output_dir,
+            workers=default_workers(args.workers, args.ray_address),
+            ray_address=args.ray_address,
+            cache_dir=args.cache_dir,
+        )
+    )
+    print(f"{result.kept} kept, {result.contaminated} contaminated; report: {result.report_path}")
+    if result.by_reason:
+        print_table([{"reason": k, "rows": v} for k, v in result.by_reason.items()], ["reason", "rows"])
+    if result.issues:
+        print(f"{result.issues} issues (unreadable rows, videos not checked), listed in {result.report_path}")
+    return 1 if result.issues else 0

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from videokr.cli.explore import explorer_line
 from videokr.cli.run import progress
 from videokr.run.stages import STAGE_NAMES
 
@@ -41,6 +42,7 @@ def _demo(args: argparse.Namespace) -> int:
         f"demo finished in {time.monotonic() - started:.0f} s; skipped (already done): {', '.join(result.skipped) or '-'}"
     )
     print(f"report: {args.output / 'report.md'}")
+    print(explorer_line(args.output))
     checks = check_bar(args.output / "metrics.json")
     for check in checks:
         value = "n/a" if check.value is None else f"{check.value:.1f}"

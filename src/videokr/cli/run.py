@@ -4,6 +4,7 @@ import argparse
 import time
 from typing import Any
 
+from videokr.cli.explore import explorer_line
 from videokr.run.stages import STAGE_NAMES
 
 
@@ -41,6 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     report = result.run_dir / "report.md"
     if report.is_file():
         print(f"report: {report}")
+    print(explorer_line(result.run_dir))
     return 0
 
 
