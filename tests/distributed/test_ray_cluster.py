@@ -139,11 +139,16 @@ def data_corpus(root: Path, write_mc_corpus: Any, broken_videos: dict[str, Path]
     return src
 
 
-def task_nodes(address: str) -> set[str]:
-    """Nodes that ran videokr's chunk tasks (data/parallel.py), from Ray's state API."""
+def chunk_tasks(address: str) -> list[Any]:
+    """videokr's chunk tasks (data/parallel.py) the cluster ran so far, from Ray's state API."""
     from ray.util.state import list_tasks
 
-    return {t.node_id for t in list_tasks(address=address, filters=[("name", "=", "_checked")], limit=10000)}
+    return list(list_tasks(address=address, filters=[("name", "=", "_checked")], limit=10000))
+
+
+def task_nodes(address: str) -> set[str]:
+    """Nodes that ran videokr's chunk tasks."""
+    return {t.node_id for t in chunk_tasks(address)}
 
 
 def test_data_check_on_ray_matches_local_pool(ray_cluster, tiny_qwen2_5_vl, write_mc_corpus, broken_videos, tmp_path):
@@ -182,4 +187,51 @@ def test_prepare_rl_length_filter_on_ray_matches_local_pool(
     assert (tmp_path / "ray" / "dropped.jsonl").read_text() == dropped
     reasons = {json.loads(line)["reason"] for line in dropped.splitlines()}
     assert {"too_long", "video_missing"} <= reasons, reasons
+    wait_released(ray_cluster.address)
+
+
+def scene_painter(width: int, height: int, seed: int, fps: float, scene_seconds: float = 2.0) -> Any:
+    """Frames of random blocks that change every `scene_seconds`: content the frame hashes can tell apart."""
+    import numpy as np
+
+    def paint(index: int) -> Any:
+        rng = np.random.default_rng([seed, int(index / fps // scene_seconds)])
+        small = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+        return np.kron(small, np.ones((height // 6 + 1, width // 8 + 1, 1), np.uint8))[:height, :width]
+
+    return paint
+
+
+def test_decontaminate_hashes_on_ray_match_the_local_pool(ray_cluster, tmp_path):
+    from videokr.data.synth import write_video
+
+    videos = tmp_path / "videos"
+    bench, train = videos / "bench", videos / "train"
+    for seed in range(3):  # the benchmark; the training set has a re-encoded copy of clip 0 and two unrelated clips
+        write_video(
+            bench / f"b{seed}.mp4", width=96, height=64, fps=4, seconds=12, painter=scene_painter(96, 64, seed, 4)
+        )
+    write_video(train / "copy.mp4", width=128, height=96, fps=6, seconds=12, painter=scene_painter(128, 96, 0, 6))
+    for seed in (10, 11):
+        write_video(
+            train / f"t{seed}.mp4", width=96, height=64, fps=4, seconds=12, painter=scene_painter(96, 64, seed, 4)
+        )
+    rows = [
+        {"problem_id": name, "problem_type": "open-ended", "question": f"What happens in clip {name}?",
+         "solution": "blocks change", "video_path": f"{name}.mp4"}
+        for name in ("copy", "t10", "t11")
+    ]  # fmt: skip
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    common = ["data", "decontaminate", "--input", str(tmp_path / "train.jsonl"), "--video-root", str(train)]
+    common += ["--against-videos", str(bench)]
+    assert main([*common, "--workers", "2", "--output-dir", str(tmp_path / "local")]) == 0
+    before = len(chunk_tasks(ray_cluster.address))
+    assert main([*common, "--ray-address", ray_cluster.address, "--output-dir", str(tmp_path / "ray")]) == 0
+    assert len(chunk_tasks(ray_cluster.address)) > before  # the hashing ran as Ray tasks
+
+    for name in ("kept.jsonl", "contaminated.jsonl"):
+        assert (tmp_path / "ray" / name).read_text() == (tmp_path / "local" / name).read_text()
+    found = [json.loads(line) for line in (tmp_path / "ray" / "contaminated.jsonl").read_text().splitlines()]
+    assert [(row["problem_id"], row["contamination"]["reason"]) for row in found] == [("copy", "near_duplicate")]
+    assert json.loads((tmp_path / "ray" / "report.json").read_text())["by_reason"] == {"near_duplicate": 1}
     wait_released(ray_cluster.address)

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from videokr.build.stages import STEP_NAMES as STAGES
 from videokr.cli.run import progress
 
-STAGES = ("bank", "scenarios", "collect", "relevance", "generate", "qc", "decontaminate", "split", "report")
 VERBS = (*STAGES, "bank-draft", "review", "select", "demo")
 
 

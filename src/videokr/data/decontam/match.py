@@ -10,6 +10,7 @@ matched, runs may skip `max_gap` mismatched samples, and a run counts only when 
 so a shared static title card or black stretch never makes a match on its own.
 """
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,6 +64,7 @@ class SequenceIndex:
     """The indexed (benchmark) clips' informative samples in a faiss binary multi-hash index."""
 
     def __init__(self, videos: Sequence[VideoHashes], settings: MatchSettings = MatchSettings()) -> None:
+        logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # not its search for CPU-specific builds
         faiss = require("faiss")
 
         self.videos, self.settings = list(videos), settings
