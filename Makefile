@@ -41,7 +41,7 @@ $(VLLM_STAMP): $(VLLM_INPUTS) | $(STAMP)
 BROWSER ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup-browser:
-	test -x $(BROWSER) || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	test -x $(BROWSER) || { $(SUDO) apt-get update -qq; $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Re-resolves every src/videokr/envs/*.txt (+ pyproject's requirements) into src/videokr/envs/locks/ with uv; commit the result.
 lock: setup
