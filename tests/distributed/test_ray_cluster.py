@@ -227,7 +227,10 @@ def test_decontaminate_hashes_on_ray_match_the_local_pool(ray_cluster, tmp_path)
     assert main([*common, "--workers", "2", "--output-dir", str(tmp_path / "local")]) == 0
     before = len(chunk_tasks(ray_cluster.address))
     assert main([*common, "--ray-address", ray_cluster.address, "--output-dir", str(tmp_path / "ray")]) == 0
-    assert len(chunk_tasks(ray_cluster.address)) > before  # the hashing ran as Ray tasks
+    deadline = time.monotonic() + 60  # Ray's state API sees finished tasks after its next event flush
+    while len(chunk_tasks(ray_cluster.address)) <= before:
+        assert time.monotonic() < deadline, "no chunk task reached Ray: the hashing did not run on the cluster"
+        time.sleep(1)
 
     for name in ("kept.jsonl", "contaminated.jsonl"):
         assert (tmp_path / "ray" / name).read_text() == (tmp_path / "local" / name).read_text()

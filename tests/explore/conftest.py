@@ -150,9 +150,13 @@ def require_browser() -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (no browser download, no network)."""
+    """Debian's headless Chromium driven by Playwright (no browser download, no network).
+
+    Module-scoped on purpose: Playwright's sync API keeps an asyncio loop running in the main thread while it is
+    open, and every later test that calls `asyncio.run` (verl's dataset, the HF rollout) would fail beside it.
+    """
     require_browser()
     from playwright.sync_api import sync_playwright
 
