@@ -166,7 +166,11 @@ def test_data_check_on_ray_matches_local_pool(ray_cluster, tiny_qwen2_5_vl, writ
     assert on_ray == local
     statuses = [json.loads(line)["status"] for line in local.splitlines()]
     assert len(statuses) == len(DATA_CLIPS) + 3 and {"ok", "too_long", "missing", "unreadable"} <= set(statuses)
-    assert task_nodes(ray_cluster.address) == set(node_ids(ray_cluster.address, ray_cluster.node_resources).values())
+    both = set(node_ids(ray_cluster.address, ray_cluster.node_resources).values())
+    deadline = time.monotonic() + 60  # each node reports its finished tasks to the state API on its own flush
+    while task_nodes(ray_cluster.address) != both and time.monotonic() < deadline:
+        time.sleep(1)
+    assert task_nodes(ray_cluster.address) == both
     wait_released(ray_cluster.address)
 
 

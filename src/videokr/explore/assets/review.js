@@ -144,6 +144,12 @@ function download() {
   link.remove();
 }
 
+// Shortcuts are off while typing in a field; the file picker is no text field (focus may return to it after a pick).
+function isTyping(target) {
+  if (target.tagName === "INPUT") return target.type !== "file";
+  return ["TEXTAREA", "SELECT"].includes(target.tagName);
+}
+
 function onKey(event) {
   if (!state.items.length || event.altKey || event.metaKey) return;
   if (state.editing) {
@@ -151,7 +157,7 @@ function onKey(event) {
     if (event.key === "Escape") { event.preventDefault(); closeEditor(); }
     return;
   }
-  if (event.ctrlKey || ["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
+  if (event.ctrlKey || isTyping(event.target)) return;
   const actions = {a: () => decide("accept"), r: () => decide("reject"), e: openEditor,
     j: () => move(1), ArrowDown: () => move(1), ArrowRight: () => move(1),
     k: () => move(-1), ArrowUp: () => move(-1), ArrowLeft: () => move(-1)};
