@@ -133,6 +133,8 @@ def test_without_blank_no_blank_tree_is_written(tmp_path: Path) -> None:
         pytest.param({"n_train": 0}, id="no-train"),
         pytest.param({"n_eval": 0}, id="no-eval"),
         pytest.param({"rows_per_video": 0}, id="zero-rows-per-video"),
+        pytest.param({"n_options": 7}, id="more-options-than-the-bank"),
+        pytest.param({"n_options": 1}, id="one-option"),
     ],
 )
 def test_bad_sizes_are_refused(tmp_path: Path, kwargs: dict) -> None:
@@ -160,3 +162,25 @@ def test_option_order_follows_the_knowledge_bank_only_when_fixed(
     assert len(sorted_rows) == 12
     # shuffled: each row is in bank order with probability 1/24, so 12 sorted rows would mean no shuffling
     assert all(sorted_rows) if in_bank_order else not all(sorted_rows)
+
+
+def test_six_options_list_the_whole_bank_so_the_letter_follows_the_colour(tmp_path: Path) -> None:
+    made = generate_demo_corpus(
+        tmp_path / "c", n_train=12, n_rl=6, n_eval=12, n_caption=0, mc_fraction=1.0, n_options=6
+    )
+    for row in rows(made.eval_file) + rows(made.rl_file):
+        assert [line.split(". ", 1)[0] for line in row["options"]] == list("ABCDEF")
+        value = row["options"]["ABCDEF".index(row["solution"])].split(". ", 1)[1]
+        flame = next(f for f in FLAMES if answer_value(f, row["skill"]) == value)
+        assert row["solution"] == "ABCDEF"[FLAMES.index(flame)]  # the same letter for a colour, whatever the skill
+
+
+def test_sft_rows_ask_multiple_choice_only_for_the_chosen_skills(tmp_path: Path) -> None:
+    made = generate_demo_corpus(
+        tmp_path / "c", n_train=60, n_rl=30, n_eval=30, n_caption=0, mc_fraction=1.0, sft_mc_skills=("VidR",)
+    )
+    sft = rows(made.sft_file)
+    assert {r["skill"] for r in sft if r["problem_type"] == "multiple choice"} == {"VidR"}
+    assert {r["skill"] for r in sft if r["problem_type"] == "open-ended"} == {"KnowVid", "KnowVidR"}
+    for split in (made.rl_file, made.eval_file):  # RL and eval still ask every skill as multiple choice
+        assert {r["skill"] for r in rows(split) if r["problem_type"] == "multiple choice"} == set(SKILLS)

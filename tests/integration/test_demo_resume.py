@@ -60,8 +60,10 @@ def test_killed_demo_resumes_and_finishes_the_chain(tmp_path: Path) -> None:
         assert after[name]["ended"] == before[name]["ended"], f"{name} ran again"
 
     metrics = json.loads((out / "metrics.json").read_text())
-    assert list(metrics) == ["base", "sft", "grpo", "grpo_blank_video"]
-    assert all(entry["n"] > 0 for entry in metrics.values())
+    assert list(metrics) == ["base", "sft", "grpo", "grpo_blank_video", "grpo_training", "chance"]
+    assert all(metrics[name]["n"] > 0 for name in ("base", "sft", "grpo", "grpo_blank_video"))
+    assert metrics["grpo_training"]["steps"] == 1 and metrics["chance"] > 0
+    assert "## What each stage did" in (out / "report.md").read_text()
     assert (out / "report.md").is_file() and list((out / "plots").glob("*.png"))
     for stage in ("sft", "grpo", "merge"):
         assert (out / stage / "command.sh").is_file() and (out / stage / "engine.log").is_file()

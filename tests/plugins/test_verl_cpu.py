@@ -101,6 +101,31 @@ def test_hf_rollout_batches_concurrent_requests_with_log_probs_of_a_forward_pass
         assert torch.allclose(torch.tensor(out.log_probs), expected, atol=1e-4)
 
 
+def test_hf_rollout_samples_the_same_whatever_the_arrival_order_and_timing(tiny_qwen3_vl, good_videos):
+    server = _server(tiny_qwen3_vl)
+    prompts = [_video_prompt(server, good_videos[name]) for name in ("square_8fps", "wide_25fps", "odd_12fps")]
+    sampling = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "logprobs": True, "max_tokens": 12}
+    requests = [(i, ids, videos) for i, (ids, videos) in enumerate(prompts) for _ in range(3)]  # 3 rollouts each
+
+    async def run_all(order, gap_s):
+        async def one(position, request):
+            prompt, ids, videos = request
+            await asyncio.sleep(gap_s * position)  # arrivals spread out, as verl's agent loop sends them
+            return prompt, await server.generate(ids, dict(sampling), "r", video_data=videos)
+
+        return await asyncio.gather(*(one(position, requests[r]) for position, r in enumerate(order)))
+
+    def by_prompt(results):
+        return {i: sorted(out.token_ids for j, out in results if j == i) for i in range(len(prompts))}
+
+    forward = by_prompt(asyncio.run(run_all(list(range(len(requests))), 0.0)))
+    backward = by_prompt(asyncio.run(run_all(list(reversed(range(len(requests)))), 0.02)))
+    assert forward == backward
+    assert any(len({tuple(t) for t in outs}) > 1 for outs in forward.values())  # still sampling, not greedy
+    server.global_steps = 7  # another training step samples afresh
+    assert by_prompt(asyncio.run(run_all(list(range(len(requests))), 0.0))) != forward
+
+
 def test_hf_rollout_never_samples_vision_tokens_even_when_the_model_prefers_them(tiny_qwen2_5_vl, good_videos):
     server = _server(tiny_qwen2_5_vl)
     vision = [

@@ -141,3 +141,38 @@ def test_a_one_stage_run_refuses_to_start_without_its_inputs(tmp_path: Path) -> 
 
 def test_the_stage_names_are_the_stages() -> None:
     assert tuple(stage.name for stage in recipe_stages(load_recipe({}))) == STAGE_NAMES
+
+
+def test_demo_report_tells_what_each_stage_did_with_the_flips_and_the_bar(tmp_path: Path) -> None:
+    from videokr.run.demo import DEMO_RECIPE, DemoReport, DemoSettings, demo_overrides
+    from videokr.run.stage import StageContext
+
+    _scored(tmp_path, "base", ["B", "B", "B", "B"])
+    _scored(tmp_path, "sft", ["A", "B", "A", "B"])
+    _scored(tmp_path, "grpo", ["A", "A", "A", "B"])  # q1 newly right, none lost
+    _scored(tmp_path, "grpo_blank_video", ["B", "A", "B", "B"])
+    steps = [{"step": s, "critic/score/mean": r} for s, r in enumerate([0.3, 0.4, 0.5, 0.8, 0.9, 1.0], start=1)]
+    (tmp_path / "grpo").mkdir()
+    (tmp_path / "grpo" / "metrics.jsonl").write_text("".join(json.dumps(s) + "\n" for s in steps))
+    recipe = load_recipe(DEMO_RECIPE, demo_overrides(tmp_path))
+    stage = DemoReport(recipe, DemoSettings())
+    stage.run(StageContext(run_dir=tmp_path, stage_dir=tmp_path / "report", config={}))
+
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert [name for name in metrics if isinstance(metrics[name], dict) and "accuracy" in metrics[name]] == [
+        "base",
+        "sft",
+        "grpo",
+        "grpo_blank_video",
+    ]
+    assert metrics["chance"] == pytest.approx(100 / DemoSettings().n_options, abs=0.01)
+    assert metrics["grpo_training"]["first_step_reward"] == 0.3 and metrics["grpo_training"]["last_step_reward"] == 1.0
+    assert metrics["grpo_training"]["first_steps_mean"] == pytest.approx(0.4)  # three steps each: half of six
+    report = (tmp_path / "report.md").read_text()
+    assert report.index("## What each stage did") < report.index("## Overall")
+    assert "**sft, 50.0%** (by skill: KnowVid 50%)" in report and "**grpo, 75.0%**" in report
+    assert "answers 1 right, and it loses 0" in report
+    assert f"{recipe.grpo.total_training_steps} steps of {recipe.grpo.train_batch_size} multiple-choice" in report
+    # four rows are far fewer than the bar asks for, and grpo 75 is under its floor
+    assert "| held-out MC rows | 4.0 | >= 100 | MISSED |" in report and "| grpo | 75.0 | >= 85 | MISSED |" in report
+    assert f"| base | 0.0 | <= {100 / DemoSettings().n_options + 10:.1f} | ok |" in report

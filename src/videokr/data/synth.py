@@ -11,7 +11,7 @@ lands near chance. Run: `python -c "from videokr.data.synth import generate_demo
 import logging
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -223,16 +223,17 @@ def caption_text(flame: Flame) -> str:
     return f"The flame is {flame.colour}."
 
 
-def _options(flame: Flame, skill: str, rng: random.Random, order: str) -> tuple[list[str], str]:
-    """Four option lines (the right value and three distractors) and the right letter."""
+def _options(flame: Flame, skill: str, rng: random.Random, order: str, count: int) -> tuple[list[str], str]:
+    """`count` option lines (the right value and `count - 1` distractors) and the right letter."""
     others = [f for f in FLAMES if f != flame]
-    chosen = [flame, *rng.sample(others, 3)]
+    chosen = [flame, *rng.sample(others, count - 1)]
     if order == "fixed":
         chosen.sort(key=FLAMES.index)
     else:
         rng.shuffle(chosen)
-    lines = [f"{letter}. {answer_value(f, skill)}" for letter, f in zip("ABCD", chosen, strict=True)]
-    return lines, "ABCD"[chosen.index(flame)]
+    letters = "ABCDEF"[:count]
+    lines = [f"{letter}. {answer_value(f, skill)}" for letter, f in zip(letters, chosen, strict=True)]
+    return lines, letters[chosen.index(flame)]
 
 
 def make_row(
@@ -245,6 +246,7 @@ def make_row(
     *,
     with_think: bool,
     option_order: str = "shuffled",
+    n_options: int = 4,
 ) -> dict[str, Any]:
     """One VideoKR row (PROTOCOL.md section 2) about a clip of `flame`."""
     row: dict[str, Any] = {
@@ -253,7 +255,7 @@ def make_row(
         "question": QUESTIONS[skill],
     }
     if multiple_choice:
-        row["options"], row["solution"] = _options(flame, skill, rng, option_order)
+        row["options"], row["solution"] = _options(flame, skill, rng, option_order, n_options)
     else:
         row["solution"] = answer_value(flame, skill)
     if with_think:
@@ -287,14 +289,21 @@ def _plan_clips(split: str, count: int, rng: random.Random) -> list[_Clip]:
 
 
 def _plan_rows(
-    split: Split, clips: list[_Clip], n_rows: int, rng: random.Random, mc_fraction: float, option_order: str
+    split: Split,
+    clips: list[_Clip],
+    n_rows: int,
+    rng: random.Random,
+    mc_fraction: float,
+    option_order: str,
+    n_options: int,
+    mc_skills: Sequence[str] = SKILLS,
 ) -> list[dict[str, Any]]:
-    """`n_rows` rows cycling over the skills; row i asks about clip i mod len(clips)."""
+    """`n_rows` rows cycling over the skills; row i asks about clip i mod len(clips); only `mc_skills` ask MC."""
     rows = []
     for index in range(n_rows):
         clip = clips[index % len(clips)]
         skill = SKILLS[index % len(SKILLS)]
-        multiple_choice = rng.random() < mc_fraction
+        multiple_choice = rng.random() < mc_fraction and skill in mc_skills
         rows.append(
             make_row(
                 f"demo-{split}-{index:05d}",
@@ -305,6 +314,7 @@ def _plan_rows(
                 rng,
                 with_think=split == "train",
                 option_order=option_order,
+                n_options=n_options,
             )
         )
     return rows
@@ -320,6 +330,8 @@ def generate_demo_corpus(
     seed: int = 0,
     mc_fraction: float = 0.75,
     option_order: Literal["shuffled", "fixed"] = "fixed",
+    n_options: int = 4,
+    sft_mc_skills: Sequence[str] = SKILLS,
     rows_per_video: int = 1,
     size: int = 64,
     seconds: float = 2.0,
@@ -336,15 +348,18 @@ def generate_demo_corpus(
     """
     if min(n_train, n_eval) < 1 or min(n_rl, n_caption) < 0 or rows_per_video < 1:
         raise ValueError("n_train and n_eval must be >= 1, n_rl and n_caption >= 0, rows_per_video >= 1")
+    if not 2 <= n_options <= len(FLAMES):
+        raise ValueError(f"n_options must be between 2 and {len(FLAMES)} (the knowledge bank's size)")
     out = Path(root)
     rng = random.Random(seed)
     train_clips = _plan_clips("train", -(-n_train // rows_per_video), rng)
     eval_clips = _plan_clips("eval", -(-n_eval // rows_per_video), rng)
     caption_clips = _plan_clips("caption", n_caption, rng)
+    mc = (mc_fraction, option_order, n_options)
     rows = {
-        "train": _plan_rows("train", train_clips, n_train, rng, mc_fraction, option_order),
-        "rl": _plan_rows("rl", train_clips, n_rl, rng, mc_fraction, option_order),
-        "eval": _plan_rows("eval", eval_clips, n_eval, rng, mc_fraction, option_order),
+        "train": _plan_rows("train", train_clips, n_train, rng, *mc, mc_skills=sft_mc_skills),
+        "rl": _plan_rows("rl", train_clips, n_rl, rng, *mc),
+        "eval": _plan_rows("eval", eval_clips, n_eval, rng, *mc),
     }
     jobs = [(out, clip, False) for clip in train_clips + eval_clips + caption_clips]
     if blank:

@@ -6,9 +6,14 @@ server adapter living inside each FSDP actor worker (receives the trained weight
 for a Hugging Face model: prompts arrive as the processor-expanded token ids the trainer also uses, the video frames
 arrive as verl's (frames, metadata) pairs and go through the same processor call, so the rollout and the actor see
 identical inputs; weights are copied from the actor's state dict after every update.
+
+Rollouts are reproducible: the server waits until a step's requests have stopped arriving, orders them by content
+(prompt ids and frames) and seeds its sampler from that content and the training step, so neither arrival order
+nor timing changes what is generated (verl's agent loop sends each request as soon as its frames are processed).
 """
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -27,7 +32,8 @@ from videokr.plugins.verl_cpu import VISION_TOKENS
 logger = logging.getLogger(__name__)
 
 VIDEO_KEYS = ("pixel_values_videos", "video_grid_thw", "second_per_grid_ts")
-BATCH_WINDOW_S = 0.05
+# A batch starts once no request has arrived for this long: a step's requests come one per few milliseconds.
+QUIET_S = 0.25
 MAX_BATCH = 64
 
 
@@ -53,13 +59,33 @@ def sampled_log_probs(logits: tuple[torch.Tensor, ...], tokens: torch.Tensor, te
     return out
 
 
-@dataclass
+@dataclass(eq=False)
 class _Request:
     prompt_ids: list[int]
     sampling: dict[str, Any]
     video_data: list[Any] | None
     mm_kwargs: dict[str, Any] | None
     future: Any = None
+
+    def digest(self) -> bytes:
+        """What this request asks for: its prompt ids and its frames (equal digests, equal requests)."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(repr((self.prompt_ids, sorted((self.mm_kwargs or {}).items()))).encode())
+        for frames, *_ in self.video_data or ():
+            digest.update(torch.as_tensor(frames).contiguous().numpy().tobytes())
+        return digest.digest()
+
+
+def batch_seed(seed: int, global_steps: int | None, digests: list[bytes]) -> int:
+    """The sampler's seed for one batch: a function of the configured seed, the step and the batch's contents.
+
+    >>> batch_seed(1, 3, [b"a", b"b"]) == batch_seed(1, 3, [b"a", b"b"]) != batch_seed(1, 4, [b"a", b"b"])
+    True
+    """
+    digest = hashlib.blake2b(repr((seed, global_steps)).encode(), digest_size=8)
+    for item in digests:
+        digest.update(item)
+    return int.from_bytes(digest.digest(), "little") % 2**63
 
 
 def sampling_key(sampling: dict[str, Any]) -> tuple[Any, ...]:
@@ -120,7 +146,9 @@ class HFServer:
         ).eval()
         self.suppress = self._vision_token_ids()
         self.eos = self._eos_ids()
+        self.seed = int(getattr(config, "seed", 0) or 0)
         self._pending: list[_Request] = []
+        self._arrived = 0  # requests received so far: the drain loop waits until this stops changing
         self._worker: asyncio.Task[None] | None = None
 
     def _vision_token_ids(self) -> list[int]:
@@ -171,11 +199,12 @@ class HFServer:
             options.update(temperature=temperature, top_p=float(sampling.get("top_p", 1.0)), top_k=max(top_k, 0))
         return options, temperature
 
-    def _generate_batch(self, requests: list["_Request"]) -> list[TokenOutput]:
+    def _generate_batch(self, requests: list["_Request"], digests: list[bytes]) -> list[TokenOutput]:
         """One left-padded `generate` call for requests sharing their sampling parameters."""
         rows = [self._inputs(r.prompt_ids, r.video_data, r.mm_kwargs) for r in requests]
         inputs = left_pad(rows, self.tokenizer.pad_token_id)
         options, temperature = self._options(requests[0].sampling, max(len(r.prompt_ids) for r in requests))
+        torch.manual_seed(batch_seed(self.seed, self.global_steps, digests))
         with torch.no_grad():
             out = self.model.generate(**inputs, **options)
         width = inputs["input_ids"].shape[1]
@@ -208,21 +237,25 @@ class HFServer:
         request = _Request(list(prompt_ids), dict(sampling_params), video_data, mm_processor_kwargs)
         request.future = asyncio.get_running_loop().create_future()
         self._pending.append(request)
+        self._arrived += 1
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
         return await request.future
 
     async def _drain(self) -> None:
         while self._pending:
-            await asyncio.sleep(BATCH_WINDOW_S)  # let the rest of a step's requests arrive
-            batch: list[_Request] = []
-            key = sampling_key(self._pending[0].sampling)
-            for request in list(self._pending):
-                if sampling_key(request.sampling) == key and len(batch) < MAX_BATCH:
-                    batch.append(request)
-                    self._pending.remove(request)
+            seen = -1
+            while seen != self._arrived:  # let the rest of a step's requests arrive
+                seen = self._arrived
+                await asyncio.sleep(QUIET_S)
+            # content order, so the batch and its sampler seed do not depend on arrival order
+            pending = sorted(((r.digest(), r) for r in self._pending), key=lambda pair: pair[0])
+            key = sampling_key(pending[0][1].sampling)
+            chosen = [pair for pair in pending if sampling_key(pair[1].sampling) == key][:MAX_BATCH]
+            batch = [request for _, request in chosen]
+            self._pending = [request for request in self._pending if all(request is not b for b in batch)]
             try:
-                results = await asyncio.to_thread(self._generate_batch, batch)
+                results = await asyncio.to_thread(self._generate_batch, batch, [digest for digest, _ in chosen])
             except Exception as exc:  # hand the failure to every waiting caller
                 for request in batch:
                     request.future.set_exception(exc)

@@ -33,10 +33,11 @@ def write_comparison(
     *,
     title: str = "Model comparison",
     plots: bool = True,
+    preface: str = "",
 ) -> list[Path]:
     """Write DIR/metrics.json ({model: metrics}), DIR/report.md and side-by-side DIR/plots/*.png."""
     out = Path(output_dir)
     write_json(out / "metrics.json", {name: dict(m) for name, m in metrics_by_model.items()})
-    write_text(out / "report.md", render_comparison(metrics_by_model, title))
+    write_text(out / "report.md", render_comparison(metrics_by_model, title, preface))
     written = [out / "metrics.json", out / "report.md"]
     return written + (write_plots(metrics_by_model, out / "plots") if plots else [])

@@ -62,11 +62,19 @@ def render_report(metrics: Mapping[str, Any], title: str = "Evaluation") -> str:
     return "\n".join(lines)
 
 
-def render_comparison(metrics_by_model: Mapping[str, Mapping[str, Any]], title: str = "Model comparison") -> str:
-    """The markdown report comparing several models: accuracy (and scored count) per group, one column each."""
+def render_comparison(
+    metrics_by_model: Mapping[str, Mapping[str, Any]], title: str = "Model comparison", preface: str = ""
+) -> str:
+    """The markdown report comparing several models: accuracy (and scored count) per group, one column each.
+
+    `preface` (markdown) goes between the title and the tables.
+    """
     names = list(metrics_by_model)
     header = ["group", *names]
-    lines = [f"# {title}", "", "Accuracy in percent over scored rows (scored / total in brackets).", ""]
+    lines = [f"# {title}", ""]
+    if preface:
+        lines += [preface.strip(), ""]
+    lines += ["Accuracy in percent over scored rows (scored / total in brackets).", ""]
     overall = [["all", *(_cell(metrics_by_model[name]) for name in names)]]
     lines += ["## Overall", "", *_table(header, overall), ""]
     for field in BREAKDOWNS:

@@ -7,9 +7,10 @@ from typing import Any
 from videokr.deps import require
 from videokr.io import atomic_open
 
+REWARD = "critic/score/mean"  # verl 0.9.1: the mean reward of a step's rollouts
 # (verl 0.9.1 metric name, panel title); a panel is drawn when any step logged the metric.
 CURVES = (
-    ("critic/score/mean", "reward (score mean)"),
+    (REWARD, "reward (score mean)"),
     ("actor/kl_loss", "KL loss"),
     ("actor/entropy", "entropy"),
     ("response_length/mean", "response length (tokens)"),
