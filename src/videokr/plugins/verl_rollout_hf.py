@@ -8,8 +8,10 @@ arrive as verl's (frames, metadata) pairs and go through the same processor call
 identical inputs; weights are copied from the actor's state dict after every update.
 
 Rollouts are reproducible: the server waits until a step's requests have stopped arriving, orders them by content
-(prompt ids and frames) and seeds its sampler from that content and the training step, so neither arrival order
-nor timing changes what is generated (verl's agent loop sends each request as soon as its frames are processed).
+(prompt ids and frames), then by request id, and seeds its sampler from that content and the training step, so
+neither arrival order nor timing changes what is generated (verl's agent loop sends each request as soon as its
+frames are processed). The request ids are the batch positions under verl's `rollout.full_determinism`, which the
+CPU launch sets, so each of a prompt's `rollout.n` copies also gets the same sample in every run.
 """
 
 import asyncio
@@ -65,6 +67,7 @@ class _Request:
     sampling: dict[str, Any]
     video_data: list[Any] | None
     mm_kwargs: dict[str, Any] | None
+    request_id: str = ""
     future: Any = None
 
     def digest(self) -> bytes:
@@ -234,7 +237,7 @@ class HFServer:
         """verl's token-in / token-out call; concurrent requests are batched into one `generate` off the loop."""
         if image_data:
             raise NotImplementedError("the hf rollout serves video and text prompts only")
-        request = _Request(list(prompt_ids), dict(sampling_params), video_data, mm_processor_kwargs)
+        request = _Request(list(prompt_ids), dict(sampling_params), video_data, mm_processor_kwargs, str(request_id))
         request.future = asyncio.get_running_loop().create_future()
         self._pending.append(request)
         self._arrived += 1
@@ -248,8 +251,8 @@ class HFServer:
             while seen != self._arrived:  # let the rest of a step's requests arrive
                 seen = self._arrived
                 await asyncio.sleep(QUIET_S)
-            # content order, so the batch and its sampler seed do not depend on arrival order
-            pending = sorted(((r.digest(), r) for r in self._pending), key=lambda pair: pair[0])
+            # content order (then request id), so the batch and its sampler seed do not depend on arrival order
+            pending = sorted(((r.digest(), r) for r in self._pending), key=lambda pair: (pair[0], pair[1].request_id))
             key = sampling_key(pending[0][1].sampling)
             chosen = [pair for pair in pending if sampling_key(pair[1].sampling) == key][:MAX_BATCH]
             batch = [request for _, request in chosen]
