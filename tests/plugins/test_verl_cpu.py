@@ -117,9 +117,10 @@ def test_hf_rollout_samples_the_same_whatever_the_arrival_order_and_timing(tiny_
         outputs = await asyncio.gather(*(one(position, requests[r]) for position, r in enumerate(order)))
         return {request_id: out.token_ids for request_id, out in outputs}
 
-    forward = asyncio.run(run_all(list(range(len(requests))), 0.0))
+    forward = asyncio.run(run_all(list(range(len(requests))), 0.0))  # one batch
     backward = asyncio.run(run_all(list(reversed(range(len(requests)))), 0.02))
-    assert forward == backward  # every request id gets the same sample, whatever the order and timing
+    alone = asyncio.run(run_all(list(range(len(requests))), rollout_hf.QUIET_S * 1.6))  # a batch each
+    assert forward == backward == alone  # every request id gets the same sample, whatever the order and batches
     assert len({tuple(tokens) for tokens in forward.values()}) > len(prompts)  # copies still differ: sampling
     server.global_steps = 7  # another training step samples afresh
     assert asyncio.run(run_all(list(range(len(requests))), 0.0)) != forward

@@ -7,11 +7,12 @@ for a Hugging Face model: prompts arrive as the processor-expanded token ids the
 arrive as verl's (frames, metadata) pairs and go through the same processor call, so the rollout and the actor see
 identical inputs; weights are copied from the actor's state dict after every update.
 
-Rollouts are reproducible: the server waits until a step's requests have stopped arriving, orders them by content
-(prompt ids and frames), then by request id, and seeds its sampler from that content and the training step, so
-neither arrival order nor timing changes what is generated (verl's agent loop sends each request as soon as its
-frames are processed). The request ids are the batch positions under verl's `rollout.full_determinism`, which the
-CPU launch sets, so each of a prompt's `rollout.n` copies also gets the same sample in every run.
+Rollouts are reproducible: each request samples from its own random stream, seeded by the configured seed, the
+training step, its content (prompt ids and frames) and its request id, as an argmax over Gumbel-perturbed logits
+(`RowSampler`), so neither the batch it lands in nor arrival order or timing changes what it draws (verl's agent
+loop sends each request as soon as its frames are processed). The request ids are batch positions under verl's
+`rollout.full_determinism`, which the CPU launch sets, so each of a prompt's `rollout.n` copies also gets the same
+sample in every run. Requests that arrive together (until none has come for `QUIET_S`) share one `generate` call.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from typing import Any
 
 import ray
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList, TopKLogitsWarper, TopPLogitsWarper
 from verl.utils.config import omega_conf_to_dataclass
 from verl.workers.config import HFModelConfig
 from verl.workers.rollout.base import BaseRollout
@@ -79,16 +81,39 @@ class _Request:
         return digest.digest()
 
 
-def batch_seed(seed: int, global_steps: int | None, digests: list[bytes]) -> int:
-    """The sampler's seed for one batch: a function of the configured seed, the step and the batch's contents.
+def request_seed(seed: int, global_steps: int | None, digest: bytes, request_id: str) -> int:
+    """One request's sampling seed: the configured seed, the training step, the request's content and its id.
 
-    >>> batch_seed(1, 3, [b"a", b"b"]) == batch_seed(1, 3, [b"a", b"b"]) != batch_seed(1, 4, [b"a", b"b"])
+    >>> request_seed(1, 3, b"a", "det-0") == request_seed(1, 3, b"a", "det-0") != request_seed(1, 3, b"a", "det-1")
     True
     """
-    digest = hashlib.blake2b(repr((seed, global_steps)).encode(), digest_size=8)
-    for item in digests:
-        digest.update(item)
-    return int.from_bytes(digest.digest(), "little") % 2**63
+    mixed = hashlib.blake2b(repr((seed, global_steps, request_id)).encode() + digest, digest_size=8)
+    return int.from_bytes(mixed.digest(), "little") % 2**63
+
+
+class RowSampler(LogitsProcessor):
+    """Sampling at `temperature` (with top-k / top-p) as an argmax over Gumbel-perturbed logits, one generator a row.
+
+    Each row's draws come from its own seeded stream, so they do not depend on which other requests share the batch.
+    """
+
+    def __init__(self, seeds: list[int], temperature: float, top_k: int = 0, top_p: float = 1.0) -> None:
+        self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        self.temperature = temperature
+        self.warpers: list[LogitsProcessor] = []
+        if top_k > 0:
+            self.warpers.append(TopKLogitsWarper(top_k))
+        if top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(top_p))
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.float() / self.temperature
+        for warper in self.warpers:
+            scores = warper(input_ids, scores)
+        width = scores.shape[-1]
+        # -log(E) with E ~ Exp(1) is Gumbel(0, 1): argmax(scores + noise) samples softmax(scores)
+        noise = torch.stack([-torch.empty(width).exponential_(generator=g).log() for g in self.generators])
+        return scores + noise
 
 
 def sampling_key(sampling: dict[str, Any]) -> tuple[Any, ...]:
@@ -184,14 +209,17 @@ class HFServer:
             inputs["mm_token_type_ids"] = torch.tensor(self.processor.create_mm_token_type_ids([prompt_ids]))
         return inputs
 
-    def _options(self, sampling: dict[str, Any], longest_prompt: int) -> tuple[dict[str, Any], float]:
+    def _options(
+        self, sampling: dict[str, Any], longest_prompt: int, seeds: list[int]
+    ) -> tuple[dict[str, Any], float]:
+        """`generate` options: greedy at temperature 0, else the rows' own seeded sampling (RowSampler)."""
         temperature = float(sampling.get("temperature", 1.0) or 0.0)
         top_k = int(sampling.get("top_k", -1) or -1)
         budget = self.config.prompt_length + self.config.response_length - longest_prompt
         max_new = max(1, min(int(sampling.get("max_tokens", self.config.response_length)), budget))
         options: dict[str, Any] = {
             "max_new_tokens": max_new,
-            "do_sample": temperature > 0,
+            "do_sample": False,  # sampling, when asked for, is the argmax of RowSampler's perturbed logits
             "suppress_tokens": self.suppress,
             "eos_token_id": self.eos,
             "pad_token_id": self.tokenizer.pad_token_id,
@@ -199,15 +227,18 @@ class HFServer:
             "output_logits": True,
         }
         if temperature > 0:
-            options.update(temperature=temperature, top_p=float(sampling.get("top_p", 1.0)), top_k=max(top_k, 0))
+            top_p = float(sampling.get("top_p", 1.0) or 1.0)
+            options["logits_processor"] = LogitsProcessorList([RowSampler(seeds, temperature, max(top_k, 0), top_p)])
         return options, temperature
 
     def _generate_batch(self, requests: list["_Request"], digests: list[bytes]) -> list[TokenOutput]:
         """One left-padded `generate` call for requests sharing their sampling parameters."""
         rows = [self._inputs(r.prompt_ids, r.video_data, r.mm_kwargs) for r in requests]
         inputs = left_pad(rows, self.tokenizer.pad_token_id)
-        options, temperature = self._options(requests[0].sampling, max(len(r.prompt_ids) for r in requests))
-        torch.manual_seed(batch_seed(self.seed, self.global_steps, digests))
+        seeds = [
+            request_seed(self.seed, self.global_steps, d, r.request_id) for d, r in zip(digests, requests, strict=True)
+        ]
+        options, temperature = self._options(requests[0].sampling, max(len(r.prompt_ids) for r in requests), seeds)
         with torch.no_grad():
             out = self.model.generate(**inputs, **options)
         width = inputs["input_ids"].shape[1]
@@ -251,7 +282,7 @@ class HFServer:
             while seen != self._arrived:  # let the rest of a step's requests arrive
                 seen = self._arrived
                 await asyncio.sleep(QUIET_S)
-            # content order (then request id), so the batch and its sampler seed do not depend on arrival order
+            # content order (then request id): the same batches, padded the same way, whatever the arrival order
             pending = sorted(((r.digest(), r) for r in self._pending), key=lambda pair: (pair[0], pair[1].request_id))
             key = sampling_key(pending[0][1].sampling)
             chosen = [pair for pair in pending if sampling_key(pair[1].sampling) == key][:MAX_BATCH]
