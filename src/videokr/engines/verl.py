@@ -170,8 +170,11 @@ def _cpu_overrides(cfg: GRPOConfig) -> dict[str, Any]:
         "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,
         "actor_rollout_ref.rollout.agent.num_workers": cfg.agent_num_workers or 1,  # ~1 GB of RAM each
         "actor_rollout_ref.rollout.dtype": "float32",
-        # request ids from batch positions, so the hf rollout hands each copy of a prompt the same sample every run
+        # request ids from batch positions, so the hf rollout draws the same samples for a prompt in every run
         "actor_rollout_ref.rollout.full_determinism": True,
+        # keep verl's row order (a prompt's copies side by side, so in one mini-batch): balancing sorts rows by
+        # length with the index as tie-break, and which copy holds which sample is arrival order
+        "trainer.balance_batch": False,
         "actor_rollout_ref.actor.strategy": "fsdp2",  # FSDP1 wants a CUDA device_id
         "actor_rollout_ref.actor.fsdp_config.dtype": "float32",
         "actor_rollout_ref.ref.fsdp_config.dtype": "float32",

@@ -8,11 +8,13 @@ arrive as verl's (frames, metadata) pairs and go through the same processor call
 identical inputs; weights are copied from the actor's state dict after every update.
 
 Rollouts are reproducible: each request samples from its own random stream, seeded by the configured seed, the
-training step, its content (prompt ids and frames) and its request id, as an argmax over Gumbel-perturbed logits
-(`RowSampler`), so neither the batch it lands in nor arrival order or timing changes what it draws (verl's agent
-loop sends each request as soon as its frames are processed). The request ids are batch positions under verl's
-`rollout.full_determinism`, which the CPU launch sets, so each of a prompt's `rollout.n` copies also gets the same
-sample in every run. Requests that arrive together (until none has come for `QUIET_S`) share one `generate` call.
+training step, its content (prompt ids and frames), its request id and which copy it is, as an argmax over
+Gumbel-perturbed logits (`RowSampler`), so neither the batch it lands in nor arrival order or timing changes what it
+draws (verl's agent loop sends each request as soon as its frames are processed). Under verl's
+`rollout.full_determinism`, which the CPU launch sets, request ids are the prompts' batch positions; a prompt's
+`rollout.n` copies share one id and take the 1st, 2nd, ... draw in turn, so a step's samples per prompt are the
+same in every run (only which copy holds which can change, and the CPU launch keeps a prompt's copies in one
+mini-batch). Requests that arrive together (until none has come for `QUIET_S`) share one `generate` call.
 """
 
 import asyncio
@@ -177,6 +179,7 @@ class HFServer:
         self.seed = int(getattr(config, "seed", 0) or 0)
         self._pending: list[_Request] = []
         self._arrived = 0  # requests received so far: the drain loop waits until this stops changing
+        self._draws: dict[tuple[bytes, str], int] = {}  # draws per (content, request id) since the last step began
         self._worker: asyncio.Task[None] | None = None
 
     def _vision_token_ids(self) -> list[int]:
@@ -231,13 +234,21 @@ class HFServer:
             options["logits_processor"] = LogitsProcessorList([RowSampler(seeds, temperature, max(top_k, 0), top_p)])
         return options, temperature
 
+    def _seeds(self, requests: list["_Request"], digests: list[bytes]) -> list[int]:
+        """Each request's seed; equal requests (a prompt's `rollout.n` copies share their id) count as 1st, 2nd, ..."""
+        seeds = []
+        for digest, request in zip(digests, requests, strict=True):
+            key = (digest, request.request_id)
+            copy = self._draws.get(key, 0)
+            self._draws[key] = copy + 1
+            seeds.append(request_seed(self.seed, self.global_steps, digest, f"{request.request_id}#{copy}"))
+        return seeds
+
     def _generate_batch(self, requests: list["_Request"], digests: list[bytes]) -> list[TokenOutput]:
         """One left-padded `generate` call for requests sharing their sampling parameters."""
         rows = [self._inputs(r.prompt_ids, r.video_data, r.mm_kwargs) for r in requests]
         inputs = left_pad(rows, self.tokenizer.pad_token_id)
-        seeds = [
-            request_seed(self.seed, self.global_steps, d, r.request_id) for d, r in zip(digests, requests, strict=True)
-        ]
+        seeds = self._seeds(requests, digests)
         options, temperature = self._options(requests[0].sampling, max(len(r.prompt_ids) for r in requests), seeds)
         with torch.no_grad():
             out = self.model.generate(**inputs, **options)
@@ -308,11 +319,13 @@ class HFServer:
                 own[name].copy_(tensor.to(own[name].dtype))
         if global_steps is not None:
             self.global_steps = global_steps
+        self._draws = {}  # new weights: a new step's draws
         return len(state)
 
     async def set_global_steps(self, global_steps: int) -> None:
-        """Model version stamped on every output."""
+        """Model version stamped on every output; a step begins, and its draws count from the first again."""
         self.global_steps = global_steps
+        self._draws = {}
 
     async def abort_all_requests(self, **kwargs: Any) -> dict[str, Any]:
         """Requests are never interrupted: nothing to abort."""
