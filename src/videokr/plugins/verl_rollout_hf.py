@@ -109,13 +109,13 @@ class RowSampler(LogitsProcessor):
             self.warpers.append(TopPLogitsWarper(top_p))
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = scores.float() / self.temperature
+        warped = scores.float() / self.temperature
         for warper in self.warpers:
-            scores = warper(input_ids, scores)
-        width = scores.shape[-1]
+            warped = warper(input_ids, warped)
+        width = warped.shape[-1]
         # -log(E) with E ~ Exp(1) is Gumbel(0, 1): argmax(scores + noise) samples softmax(scores)
         noise = torch.stack([-torch.empty(width).exponential_(generator=g).log() for g in self.generators])
-        return scores + noise
+        return warped + noise  # type: ignore[return-value]  # transformers annotates FloatTensor, returns Tensor
 
 
 def sampling_key(sampling: dict[str, Any]) -> tuple[Any, ...]:
