@@ -116,7 +116,8 @@ def test_grpo_joins_existing_cluster_on_both_raylets(ray_cluster, tiny_qwen2_5_v
     ray.shutdown()
 
 
-DATA_CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "tall_ntsc", "hd_30fps"] * 6
+# 96 rows + 3 broken ones: 7 chunks of 16, so SPREAD (best-effort) has enough tasks to use both nodes
+DATA_CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "tall_ntsc", "hd_30fps"] * 16
 
 
 def data_corpus(root: Path, write_mc_corpus: Any, broken_videos: dict[str, Path]) -> Path:
