@@ -18,6 +18,7 @@ mini-batch). Requests that arrive together (until none has come for `QUIET_S`) s
 """
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Generator
@@ -74,8 +75,9 @@ class _Request:
     request_id: str = ""
     future: Any = None
 
+    @functools.cached_property
     def digest(self) -> bytes:
-        """What this request asks for: its prompt ids and its frames (equal digests, equal requests)."""
+        """What this request asks for: its prompt ids and its frames (equal digests, equal requests); hashed once."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(repr((self.prompt_ids, sorted((self.mm_kwargs or {}).items()))).encode())
         for frames, *_ in self.video_data or ():
@@ -294,7 +296,7 @@ class HFServer:
                 seen = self._arrived
                 await asyncio.sleep(QUIET_S)
             # content order (then request id): the same batches, padded the same way, whatever the arrival order
-            pending = sorted(((r.digest(), r) for r in self._pending), key=lambda pair: (pair[0], pair[1].request_id))
+            pending = sorted(((r.digest, r) for r in self._pending), key=lambda pair: (pair[0], pair[1].request_id))
             key = sampling_key(pending[0][1].sampling)
             chosen = [pair for pair in pending if sampling_key(pair[1].sampling) == key][:MAX_BATCH]
             batch = [request for _, request in chosen]

@@ -33,10 +33,16 @@ def read_run_metrics(run_dir: Path) -> dict[str, Any]:
 
 
 def write_run_report(
-    run_dir: Path, title: str = "videokr run", *, preface: str = "", extra: Mapping[str, Any] | None = None
+    run_dir: Path,
+    title: str = "videokr run",
+    *,
+    preface: str = "",
+    extra: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """RUN/metrics.json (read_run_metrics, plus `extra`), RUN/report.md (`preface` first) and RUN/plots/."""
-    summary = read_run_metrics(run_dir)
+    """RUN/metrics.json (read_run_metrics, or `summary` when the caller read it, plus `extra`), RUN/report.md
+    (`preface` first) and RUN/plots/."""
+    summary = dict(summary) if summary is not None else read_run_metrics(run_dir)
     models = {name: value for name, value in summary.items() if name != "grpo_training"}
     # the tables show each model's own breakdown, where "n" counts rows
     tables = {name: {**m, "n": m["n_rows"]} for name, m in models.items()}

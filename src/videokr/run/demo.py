@@ -319,8 +319,8 @@ class DemoReport(Report):
     def run(self, ctx: StageContext) -> Mapping[str, Any]:
         from videokr.report.run import read_run_metrics, write_run_report
 
-        story = demo_story(read_run_metrics(ctx.run_dir), self.recipe, self.settings, ctx.run_dir)
-        written = write_run_report(
-            ctx.run_dir, "videokr demo", preface=story, extra={"chance": round(self.settings.chance, 2)}
-        )
+        summary = read_run_metrics(ctx.run_dir)  # read once: the story and the report share it
+        story = demo_story(summary, self.recipe, self.settings, ctx.run_dir)
+        extra = {"chance": round(self.settings.chance, 2)}
+        written = write_run_report(ctx.run_dir, "videokr demo", preface=story, extra=extra, summary=summary)
         return {"files": [str(path) for path in written]}
