@@ -118,6 +118,18 @@ def test_plan_grpo_without_gpu_switches_to_verl_cpu_module(tmp_path):
     assert got["data.train_batch_size"] == "32"
 
 
+def test_plan_grpo_without_gpu_loads_the_ordered_replay_buffer(tmp_path):
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
+    from verl.utils.import_utils import load_extern_type
+
+    got = overrides(recipe_plan("qwen3vl", tmp_path, gpus=0)[1])
+    sampler = load_extern_type(
+        got["trainer.v1.sampler.custom_sampler.path"], got["trainer.v1.sampler.custom_sampler.name"]
+    )
+    assert issubclass(sampler, ReplayBuffer) and sampler is not ReplayBuffer
+    assert got["trainer.balance_batch"] == "false"
+
+
 def test_plan_grpo_reward_kwargs_and_passthrough_reach_hydra(tmp_path):
     cfg = GRPOConfig(
         device="gpu",

@@ -7,6 +7,8 @@ register under the same names, so each name is defined once and no launcher impo
 # verl imports these for their side effects (VERL_USE_EXTERNAL_MODULES) in the trainer and every Ray worker.
 VERL_CPU_MODULE = "videokr.plugins.verl_cpu"
 VERL_VLLM_MODULE = "videokr.plugins.verl_vllm"
+# verl's `trainer.v1.sampler.custom_sampler` on CPU: the sync replay buffer that keeps a batch in dataloader order.
+VERL_REPLAY_BUFFER = ("pkg://videokr.plugins.verl_replay", "OrderedReplayBuffer")
 # The rollout name videokr.plugins.verl_cpu registers: verl's `actor_rollout_ref.rollout.name` on CPU.
 HF_ROLLOUT = "hf"
 # lmms-eval's `--model` name of videokr.plugins.lmms_eval_vllm, registered by the `lmms_eval.models` entry point.

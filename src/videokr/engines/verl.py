@@ -17,7 +17,7 @@ from typing import Any
 from videokr.config.grpo import GRPOConfig, MergeConfig
 from videokr.engines.base import Device, LaunchPlan, count_gpus, resolve_device, run_plan
 from videokr.engines.envs import launch_python
-from videokr.engines.hooks import HF_ROLLOUT, VERL_CPU_MODULE, VERL_VLLM_MODULE
+from videokr.engines.hooks import HF_ROLLOUT, VERL_CPU_MODULE, VERL_REPLAY_BUFFER, VERL_VLLM_MODULE
 from videokr.engines.rollout_timing import guard_rollout_timing
 from videokr.engines.verl_metrics import RAW_METRICS, collect_metrics
 from videokr.errors import DataError, EngineError
@@ -172,8 +172,10 @@ def _cpu_overrides(cfg: GRPOConfig) -> dict[str, Any]:
         "actor_rollout_ref.rollout.dtype": "float32",
         # request ids from batch positions, so the hf rollout draws the same samples for a prompt in every run
         "actor_rollout_ref.rollout.full_determinism": True,
-        # keep verl's row order (a prompt's copies side by side, so in one mini-batch): balancing sorts rows by
-        # length with the index as tie-break, and which copy holds which sample is arrival order
+        # rows in dataloader order, a prompt's copies side by side (so in one mini-batch): verl's buffer returns
+        # them in rollout completion order, and balancing would re-sort them by length
+        "trainer.v1.sampler.custom_sampler.path": VERL_REPLAY_BUFFER[0],
+        "trainer.v1.sampler.custom_sampler.name": VERL_REPLAY_BUFFER[1],
         "trainer.balance_batch": False,
         "actor_rollout_ref.actor.strategy": "fsdp2",  # FSDP1 wants a CUDA device_id
         "actor_rollout_ref.actor.fsdp_config.dtype": "float32",

@@ -13,8 +13,8 @@ Gumbel-perturbed logits (`RowSampler`), so neither the batch it lands in nor arr
 draws (verl's agent loop sends each request as soon as its frames are processed). Under verl's
 `rollout.full_determinism`, which the CPU launch sets, request ids are the prompts' batch positions; a prompt's
 `rollout.n` copies share one id and take the 1st, 2nd, ... draw in turn, so a step's samples per prompt are the
-same in every run (only which copy holds which can change, and the CPU launch keeps a prompt's copies in one
-mini-batch). Requests that arrive together (until none has come for `QUIET_S`) share one `generate` call.
+same in every run. Which copy holds which sample can change; `videokr.plugins.verl_replay` orders a prompt's
+copies by their responses, so the trainer sees the same rows in the same order. Requests that arrive together (until none has come for `QUIET_S`) share one `generate` call.
 """
 
 import asyncio
