@@ -143,8 +143,9 @@ def warm_up_format(
 # writes the right colour in <think> for every clip, the letter at chance), 8 clips x 8 rollouts a step:
 #   one update a step (mini-batch 8), lr 7e-4, vision frozen, 40 steps: 0.513 over the first 5 -> 0.601 over the last 5
 #   four updates a step (mini-batch 2), lr 7e-4, vision frozen, 60 steps: 0.488 -> 0.960 (0.79 after 40 steps);
-#   the same in a fresh-clone CI run: 0.504 -> 0.773 (rollout batches then formed by arrival time, so runs
-#   differed; the HF rollout now orders and seeds each batch by content)
+#   the same in fresh-clone CI runs: 0.504 -> 0.773 and 0.493 -> 0.626 (a failure), while rollouts and the rows'
+#   order followed arrival time; with content-seeded rollouts and verl's rows in dataloader order
+#   (videokr.plugins.verl_replay) every run is the same: 0.488 -> 0.990
 #   (lr 1e-3 with the vision tower trained broke the format; lr 2e-3 frozen dipped to 0.27 and stayed at 0.48)
 # VIDEOKR_LEARNING_LR / VIDEOKR_LEARNING_STEPS override lr and steps while working on it.
 def test_grpo_raises_reward_on_a_video_dependent_task(tmp_path):

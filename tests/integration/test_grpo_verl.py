@@ -18,8 +18,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CLIPS = ["square_8fps", "odd_12fps", "long_4fps", "wide_25fps", "square_8fps", "odd_12fps", "square_8fps", "long_4fps"]
 
 
-def write_recipe(tmp_path: Path, model: Path, family: str, data_dir: Path) -> Path:
-    run = tmp_path / "run"
+# What a step logs that must repeat exactly in a second run: the sampled answers' rewards and lengths, the losses.
+REPEATED = ("critic/score/mean", "response_length/mean", "actor/pg_loss", "actor/grad_norm", "actor/entropy")
+
+
+def write_recipe(tmp_path: Path, model: Path, family: str, data_dir: Path, run_name: str = "run") -> Path:
+    run = tmp_path / run_name
     recipe = {
         "name": "grpo-test",
         "output_dir": str(run),
@@ -41,7 +45,7 @@ def write_recipe(tmp_path: Path, model: Path, family: str, data_dir: Path) -> Pa
             "test_freq": -1,
         },
     }
-    path = tmp_path / "recipe.yaml"
+    path = tmp_path / f"{run_name}.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return path
 
@@ -71,6 +75,12 @@ def test_train_grpo_two_steps_resume_third_and_merge(family, tmp_path, write_mc_
         assert row["response_length/mean"] > 0 and row["timing_s/gen"] > 0
         assert row["training/rollout_probs_diff_mean"] < 1e-3
     assert (stage / "command.sh").is_file() and "verl.trainer.main_ppo" in (stage / "command.sh").read_text()
+
+    # a second run from scratch repeats the first bitwise (seeded rollouts, rows in dataloader order)
+    again = write_recipe(tmp_path, model, family, tmp_path / "data", run_name="again")
+    assert main(["train", "grpo", str(again), "grpo.total_training_steps=2", "grpo.save_freq=-1"]) == 0
+    rows_again = list(read_jsonl(tmp_path / "again" / "grpo" / "metrics.jsonl"))
+    assert [[r[k] for k in REPEATED] for r in rows_again] == [[r[k] for k in REPEATED] for r in rows]
 
     assert main(["train", "grpo", str(recipe), "grpo.total_training_steps=3"]) == 0
     assert (
